@@ -1,0 +1,77 @@
+/** A customer as the service sees it. An empty referenceNumber means none. */
+export interface Customer {
+  id: string;
+  name: string;
+  referenceNumber: string;
+  description: string;
+  serviceInstanceCount: number;
+  createTime: Date;
+  updateTime: Date;
+  etag: string;
+}
+
+export interface ServiceInstance {
+  id: string;
+  customerId: string;
+  customerName: string;
+  name: string;
+  serviceType: string;
+  createTime: Date;
+}
+
+export interface SavedFilter {
+  id: string;
+  owner: string;
+  displayName: string;
+  filter: string;
+  search: string;
+  orderBy: string;
+  shared: boolean;
+  createTime: Date;
+  updateTime: Date;
+  etag: string;
+}
+
+/** The mutable fields of a customer, validated and trimmed. */
+export interface CustomerFields {
+  name: string;
+  referenceNumber: string;
+  description: string;
+}
+
+/** The mutable fields of a saved filter, validated. */
+export interface SavedFilterFields {
+  displayName: string;
+  filter: string;
+  search: string;
+  orderBy: string;
+  shared: boolean;
+}
+
+/** Who is calling: the subject that owns what it creates, and whether it sees everything. */
+export interface Caller {
+  subject: string;
+  /** Sees and may change other owners' private saved filters (admins, or no authentication). */
+  seesAll: boolean;
+}
+
+/** Idempotency: a request_id scoped to one RPC method, with a fingerprint of the request. */
+export interface IdempotencyKey {
+  method: string;
+  requestId: string;
+  fingerprint: string;
+}
+
+/** A page of results and the keyset position after its last row (absent on the last page). */
+export interface Page<T> {
+  items: T[];
+  next?: Cursor;
+}
+
+/** A page that also counts every matching row. */
+export interface CountedPage<T> extends Page<T> {
+  totalSize: number;
+}
+
+/** The sort-key values of the last row of a page; opaque outside the store. */
+export type Cursor = (string | number | null)[];

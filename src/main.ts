@@ -1,0 +1,91 @@
+import { createApp } from "./app.js";
+import { ConfigError, loadConfig, redactUrl } from "./config.js";
+import { createJsonLogger } from "./log.js";
+import { createDatabase } from "./store/db.js";
+import { purgeIdempotencyRecords } from "./store/idempotency.js";
+import { migrateDatabase } from "./store/migrate.js";
+import { loadOrCreateSecret } from "./store/secrets.js";
+
+/** request_ids are kept at least 24 hours (the contract); records are purged after 48. */
+const IDEMPOTENCY_RETENTION_MS = 48 * 3600 * 1000;
+const PURGE_INTERVAL_MS = 3600 * 1000;
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`configuration error: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createJsonLogger({ level: config.logLevel });
+
+  const embedded = config.databaseUrl
+    ? undefined
+    : await (await import("./embedded-postgres.js")).startEmbeddedPostgres({
+        dataDir: config.dataDir,
+        database: "customer_inventory",
+        onLog: (message) => logger.debug({ component: "postgres" }, message.trim()),
+      });
+  const databaseUrl = config.databaseUrl ?? (embedded?.url as string);
+
+  await migrateDatabase(databaseUrl);
+  const database = createDatabase({
+    url: databaseUrl,
+    poolSize: config.dbPoolSize,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+    connectTimeoutSeconds: 10,
+  });
+  const server = createApp({
+    db: database.db,
+    logger,
+    pageTokenSecret:
+      config.pageTokenSecret ?? (await loadOrCreateSecret(database.db, "page_token")),
+    maxMessageBytes: config.maxMessageBytes,
+  });
+  const address = await server.listen(config.port, config.host);
+  logger.info(
+    { host: address.host, port: address.port, database: redactUrl(databaseUrl) },
+    `listening on http://${address.host}:${address.port} (gRPC, gRPC-Web, Connect over HTTP/2) with ${
+      embedded ? `embedded PostgreSQL in ${config.dataDir}` : "PostgreSQL at DATABASE_URL"
+    }`,
+  );
+
+  const purge = setInterval(() => {
+    purgeIdempotencyRecords(database.db, new Date(Date.now() - IDEMPOTENCY_RETENTION_MS)).catch(
+      (err: unknown) => logger.warn({ err }, "purging idempotency records failed"),
+    );
+  }, PURGE_INTERVAL_MS);
+  purge.unref();
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    clearInterval(purge);
+    try {
+      await server.close(config.shutdownGraceMs);
+      await database.close();
+      await embedded?.stop();
+      logger.info({}, "stopped");
+      process.exit(0);
+    } catch (err) {
+      logger.error({ err }, "shutdown failed");
+      process.exit(1);
+    }
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `start-up failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  if (err instanceof Error && err.cause) process.stderr.write(`caused by: ${String(err.cause)}\n`);
+  process.exit(1);
+});

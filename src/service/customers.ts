@@ -1,0 +1,178 @@
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { CustomerInventoryService } from "../../gen/customerinventory/v1/customer_inventory_service_pb.js";
+import type { Customer as CustomerMessage } from "../../gen/customerinventory/v1/resources_pb.js";
+import { cleanId } from "../domain/ids.js";
+import { cleanText, type TextRule } from "../domain/text.js";
+import type { Caller, CustomerFields } from "../domain/types.js";
+import { type FieldViolation, invalidField } from "../errors.js";
+import { checkFilterText } from "../filter/filter.js";
+import { parseOrderBy, parseOrderByOrThrow } from "../filter/order-by.js";
+import { parseSearch } from "../filter/search.js";
+import type { Store } from "../store/index.js";
+import { customerToProto } from "./convert.js";
+import type { PageTokenCodec } from "./page-token.js";
+import {
+  cleanPageSize,
+  cleanRequestId,
+  fingerprint,
+  resolveUpdateMask,
+  throwIfInvalid,
+} from "./requests.js";
+
+export interface HandlerDeps {
+  store: Store;
+  pageTokens: PageTokenCodec;
+  /** Who is calling (authentication decides; without it, an anonymous caller who sees all). */
+  callerOf: (context: HandlerContext) => Caller;
+}
+
+const customerFieldRules: Record<keyof CustomerFields, TextRule> = {
+  name: { field: "customer.name", min: 1, max: 100 },
+  referenceNumber: { field: "customer.reference_number", min: 0, max: 64 },
+  description: { field: "customer.description", min: 0, max: 2000, multiline: true },
+};
+
+const mutableCustomerPaths = ["name", "reference_number", "description"] as const;
+const pathFields: Record<(typeof mutableCustomerPaths)[number], keyof CustomerFields> = {
+  name: "name",
+  reference_number: "referenceNumber",
+  description: "description",
+};
+
+/** Cleans the fields of `customer` named in `fields`, pushing a violation for each bad one. */
+function cleanCustomerFields(
+  customer: CustomerMessage | undefined,
+  fields: Iterable<keyof CustomerFields>,
+  violations: FieldViolation[],
+): Partial<CustomerFields> {
+  const clean: Partial<CustomerFields> = {};
+  for (const field of fields) {
+    const value = cleanText(customer?.[field] ?? "", customerFieldRules[field], violations);
+    if (value !== undefined) clean[field] = value;
+  }
+  return clean;
+}
+
+const filterNotSupported = () =>
+  invalidField(
+    "filter",
+    "filter expressions are not supported by this server version; use search",
+    "FILTER_NOT_SUPPORTED",
+  );
+
+const CREATE_CUSTOMER = "customerinventory.v1.CustomerInventoryService/CreateCustomer";
+
+type CustomerHandlers = Pick<
+  ServiceImpl<typeof CustomerInventoryService>,
+  "listCustomers" | "getCustomer" | "createCustomer" | "updateCustomer" | "deleteCustomer"
+>;
+
+export function createCustomerHandlers({
+  store,
+  pageTokens,
+  callerOf,
+}: HandlerDeps): CustomerHandlers {
+  return {
+    async listCustomers(req, context) {
+      const violations: FieldViolation[] = [];
+      const limit = cleanPageSize(req.pageSize, violations);
+      const savedFilterId = req.savedFilterId
+        ? cleanId(req.savedFilterId, "saved_filter_id", violations)
+        : undefined;
+      const filter = checkFilterText(req.filter, "filter", violations);
+      let searchTerms = parseSearch(req.search, "search", violations);
+      let order =
+        req.orderBy.trim() === "" ? undefined : parseOrderBy(req.orderBy, "order_by", violations);
+      throwIfInvalid(violations);
+      const scope = {
+        rpc: "ListCustomers",
+        query: [req.filter, req.search, req.orderBy, req.savedFilterId],
+      };
+      const after = pageTokens.decode(req.pageToken, scope);
+
+      // A saved filter is re-read on every page. Its search and order_by apply where the
+      // request leaves them empty; they were validated when it was saved.
+      if (savedFilterId) {
+        const saved = await store.savedFilters.get(savedFilterId, callerOf(context));
+        if (saved.filter) throw filterNotSupported();
+        if (searchTerms?.length === 0)
+          searchTerms = parseSearch(saved.search, "search", violations);
+        order ??= parseOrderBy(saved.orderBy, "order_by", violations);
+        throwIfInvalid(violations);
+      }
+      if (filter) throw filterNotSupported();
+
+      const page = await store.customers.list({
+        searchTerms: searchTerms ?? [],
+        order: order ?? parseOrderByOrThrow("", "order_by"),
+        after,
+        limit,
+      });
+      return {
+        customers: page.items.map(customerToProto),
+        nextPageToken: page.next ? pageTokens.encode(scope, page.next) : "",
+        totalSize: page.totalSize,
+      };
+    },
+
+    async getCustomer(req) {
+      const violations: FieldViolation[] = [];
+      const id = cleanId(req.id, "id", violations);
+      throwIfInvalid(violations);
+      return { customer: customerToProto(await store.customers.get(id as string)) };
+    },
+
+    async createCustomer(req) {
+      const violations: FieldViolation[] = [];
+      const fields = cleanCustomerFields(
+        req.customer,
+        ["name", "referenceNumber", "description"],
+        violations,
+      ) as CustomerFields;
+      const requestId = cleanRequestId(req.requestId, violations);
+      throwIfInvalid(violations);
+      const customer = await store.customers.create(fields, {
+        validateOnly: req.validateOnly,
+        idempotencyKey:
+          requestId && !req.validateOnly
+            ? { method: CREATE_CUSTOMER, requestId, fingerprint: fingerprint(fields) }
+            : undefined,
+      });
+      return { customer: customerToProto(customer) };
+    },
+
+    async updateCustomer(req) {
+      if (!req.customer) throw invalidField("customer", "is required");
+      const customer = req.customer;
+      const violations: FieldViolation[] = [];
+      const id = cleanId(customer.id, "customer.id", violations);
+      const paths = resolveUpdateMask(req.updateMask?.paths, {
+        mutable: mutableCustomerPaths,
+        ignored: ["id", "etag", "service_instance_count", "create_time", "update_time"],
+        populated: (path) => customer[pathFields[path]] !== "",
+      });
+      const patch = cleanCustomerFields(
+        customer,
+        [...paths].map((path) => pathFields[path]),
+        violations,
+      );
+      throwIfInvalid(violations);
+      const updated = await store.customers.update(id as string, patch, {
+        etag: customer.etag || undefined,
+        validateOnly: req.validateOnly,
+      });
+      return { customer: customerToProto(updated) };
+    },
+
+    async deleteCustomer(req) {
+      const violations: FieldViolation[] = [];
+      const id = cleanId(req.id, "id", violations);
+      throwIfInvalid(violations);
+      await store.customers.delete(id as string, {
+        etag: req.etag || undefined,
+        validateOnly: req.validateOnly,
+      });
+      return {};
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import type { Cursor } from "../domain/types.js";
+import { invalidField } from "../errors.js";
+
+/** What a token is bound to: its RPC and every request field that shapes the result set. */
+export interface PageScope {
+  rpc: string;
+  query: readonly string[];
+}
+
+export interface PageTokenCodec {
+  /** An opaque, signed token for the page after `cursor`. */
+  encode(scope: PageScope, cursor: Cursor): string;
+  /** The cursor in `token`, undefined for an empty token; INVALID_ARGUMENT (page_token) otherwise. */
+  decode(token: string, scope: PageScope): Cursor | undefined;
+}
+
+/** Longer tokens are refused before any decoding. */
+export const MAX_PAGE_TOKEN_LENGTH = 4096;
+const MAC_BYTES = 16;
+const MAX_CURSOR_KEYS = 16;
+
+export interface PageTokenOptions {
+  /** HMAC-SHA256 key; the same on every replica. */
+  secret: Buffer;
+  /** How long a token stays valid, in milliseconds. Default: 72 hours. */
+  ttlMs?: number;
+  now?: () => number;
+}
+
+interface Payload {
+  /** Hash of the scope. */
+  s: string;
+  /** The cursor. */
+  c: Cursor;
+  /** Expiry, seconds since the epoch. */
+  e: number;
+}
+
+const scopeHash = (scope: PageScope) =>
+  createHash("sha256")
+    .update(JSON.stringify([scope.rpc, ...scope.query]))
+    .digest("base64url")
+    .slice(0, 22);
+
+const isCursor = (value: unknown): value is Cursor =>
+  Array.isArray(value) &&
+  value.length <= MAX_CURSOR_KEYS &&
+  value.every((v) => v === null || typeof v === "string" || typeof v === "number");
+
+/**
+ * Page tokens: base64url JSON of {scope hash, cursor, expiry}, then a truncated HMAC-SHA256.
+ * Tamper-evident (not secret: the cursor holds only sort keys of a row the caller has seen).
+ */
+export function createPageTokenCodec(options: PageTokenOptions): PageTokenCodec {
+  const ttlMs = options.ttlMs ?? 72 * 3600 * 1000;
+  const now = options.now ?? Date.now;
+  const mac = (body: string) =>
+    createHmac("sha256", options.secret).update(body).digest().subarray(0, MAC_BYTES);
+  const invalid = (description: string) =>
+    invalidField("page_token", description, "INVALID_PAGE_TOKEN");
+
+  return {
+    encode(scope, cursor) {
+      const payload: Payload = {
+        s: scopeHash(scope),
+        c: cursor,
+        e: Math.ceil((now() + ttlMs) / 1000),
+      };
+      const body = Buffer.from(JSON.stringify(payload)).toString("base64url");
+      return `${body}.${mac(body).toString("base64url")}`;
+    },
+
+    decode(token, scope) {
+      if (token === "") return undefined;
+      if (token.length > MAX_PAGE_TOKEN_LENGTH) throw invalid("is not a valid page token");
+      const [body = "", signature = "", extra] = token.split(".");
+      const given = Buffer.from(signature, "base64url");
+      if (extra !== undefined || given.length !== MAC_BYTES || !timingSafeEqual(given, mac(body))) {
+        throw invalid("is not a valid page token");
+      }
+      let payload: Payload;
+      try {
+        payload = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as Payload;
+      } catch {
+        throw invalid("is not a valid page token");
+      }
+      if (!isCursor(payload.c) || typeof payload.e !== "number") {
+        throw invalid("is not a valid page token");
+      }
+      if (payload.s !== scopeHash(scope)) {
+        throw invalid(
+          "belongs to a different query: a page token only works with the request that returned it",
+        );
+      }
+      if (payload.e * 1000 < now()) throw invalid("has expired; start again from the first page");
+      return payload.c;
+    },
+  };
+}

@@ -1,0 +1,146 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { CustomerInventoryService } from "../../gen/customerinventory/v1/customer_inventory_service_pb.js";
+import type { SavedFilter as SavedFilterMessage } from "../../gen/customerinventory/v1/resources_pb.js";
+import { cleanId } from "../domain/ids.js";
+import { cleanText } from "../domain/text.js";
+import type { SavedFilterFields } from "../domain/types.js";
+import { type FieldViolation, invalidField } from "../errors.js";
+import { checkFilterText } from "../filter/filter.js";
+import { parseOrderBy } from "../filter/order-by.js";
+import { parseSearch } from "../filter/search.js";
+import { savedFilterToProto } from "./convert.js";
+import type { HandlerDeps } from "./customers.js";
+import { cleanPageSize, resolveUpdateMask, throwIfInvalid } from "./requests.js";
+
+const mutablePaths = ["display_name", "filter", "search", "order_by", "shared"] as const;
+type MutablePath = (typeof mutablePaths)[number];
+const pathFields: Record<MutablePath, keyof SavedFilterFields> = {
+  display_name: "displayName",
+  filter: "filter",
+  search: "search",
+  order_by: "orderBy",
+  shared: "shared",
+};
+
+/**
+ * Cleans the named fields of a saved filter. filter, search and order_by are checked exactly
+ * as ListCustomers checks them, so that a saved filter always applies.
+ */
+function cleanSavedFilterFields(
+  given: SavedFilterMessage | undefined,
+  paths: Iterable<MutablePath>,
+  violations: FieldViolation[],
+): Partial<SavedFilterFields> {
+  const clean: Partial<SavedFilterFields> = {};
+  const field = (path: string) => `saved_filter.${path}`;
+  for (const path of paths) {
+    switch (path) {
+      case "display_name":
+        clean.displayName = cleanText(
+          given?.displayName ?? "",
+          { field: field(path), min: 1, max: 100 },
+          violations,
+        );
+        break;
+      case "filter":
+        clean.filter = checkFilterText(given?.filter ?? "", field(path), violations);
+        break;
+      case "search":
+        if (parseSearch(given?.search ?? "", field(path), violations)) {
+          clean.search = (given?.search ?? "").trim();
+        }
+        break;
+      case "order_by":
+        if (parseOrderBy(given?.orderBy ?? "", field(path), violations)) {
+          clean.orderBy = (given?.orderBy ?? "").trim();
+        }
+        break;
+      case "shared":
+        clean.shared = given?.shared ?? false;
+        break;
+    }
+  }
+  return clean;
+}
+
+type SavedFilterHandlers = Pick<
+  ServiceImpl<typeof CustomerInventoryService>,
+  | "createSavedFilter"
+  | "getSavedFilter"
+  | "listSavedFilters"
+  | "updateSavedFilter"
+  | "deleteSavedFilter"
+>;
+
+export function createSavedFilterHandlers({
+  store,
+  pageTokens,
+  callerOf,
+}: HandlerDeps): SavedFilterHandlers {
+  return {
+    async createSavedFilter(req, context) {
+      const violations: FieldViolation[] = [];
+      const fields = cleanSavedFilterFields(req.savedFilter, mutablePaths, violations);
+      throwIfInvalid(violations);
+      const saved = await store.savedFilters.create(fields as SavedFilterFields, callerOf(context));
+      return { savedFilter: savedFilterToProto(saved) };
+    },
+
+    async getSavedFilter(req, context) {
+      const violations: FieldViolation[] = [];
+      const id = cleanId(req.id, "id", violations);
+      throwIfInvalid(violations);
+      const saved = await store.savedFilters.get(id as string, callerOf(context));
+      return { savedFilter: savedFilterToProto(saved) };
+    },
+
+    async listSavedFilters(req, context) {
+      const violations: FieldViolation[] = [];
+      const limit = cleanPageSize(req.pageSize, violations);
+      throwIfInvalid(violations);
+      const caller = callerOf(context);
+      // Bound to the caller: what one caller sees is not what another does.
+      const scope = { rpc: "ListSavedFilters", query: [caller.subject] };
+      const page = await store.savedFilters.list({
+        caller,
+        after: pageTokens.decode(req.pageToken, scope),
+        limit,
+      });
+      return {
+        savedFilters: page.items.map(savedFilterToProto),
+        nextPageToken: page.next ? pageTokens.encode(scope, page.next) : "",
+      };
+    },
+
+    async updateSavedFilter(req, context) {
+      if (!req.savedFilter) throw invalidField("saved_filter", "is required");
+      const given = req.savedFilter;
+      const violations: FieldViolation[] = [];
+      const id = cleanId(given.id, "saved_filter.id", violations);
+      const paths = resolveUpdateMask(req.updateMask?.paths, {
+        mutable: mutablePaths,
+        ignored: ["id", "etag", "owner", "create_time", "update_time"],
+        populated: (path) => {
+          const value = given[pathFields[path]];
+          return value !== "" && value !== false;
+        },
+      });
+      const patch = cleanSavedFilterFields(given, paths, violations);
+      throwIfInvalid(violations);
+      const saved = await store.savedFilters.update(id as string, patch, callerOf(context), {
+        etag: given.etag || undefined,
+      });
+      return { savedFilter: savedFilterToProto(saved) };
+    },
+
+    async deleteSavedFilter(req, context) {
+      const violations: FieldViolation[] = [];
+      const id = cleanId(req.id, "id", violations);
+      throwIfInvalid(violations);
+      await store.savedFilters.delete(id as string, callerOf(context), {
+        etag: req.etag || undefined,
+      });
+      return {};
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import * as schema from "./schema.js";
+
+export type Database = PostgresJsDatabase<typeof schema>;
+export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
+/** Anything queries can run on: the pool or an open transaction. */
+export type Executor = Database | Transaction;
+
+export interface DatabaseOptions {
+  url: string;
+  /** Connections in the pool. */
+  poolSize: number;
+  /** Server-side cap on any one statement, in milliseconds (a backstop for deadlines). */
+  statementTimeoutMs: number;
+  /** How long to wait for a new connection, in seconds. */
+  connectTimeoutSeconds: number;
+}
+
+export interface DatabaseHandle {
+  db: Database;
+  /** Closes the pool, letting queries in progress finish for up to `timeoutSeconds`. */
+  close(timeoutSeconds?: number): Promise<void>;
+}
+
+export function createDatabase(options: DatabaseOptions): DatabaseHandle {
+  const client = postgres(options.url, {
+    max: options.poolSize,
+    connect_timeout: options.connectTimeoutSeconds,
+    idle_timeout: 60,
+    max_lifetime: 30 * 60,
+    onnotice: () => {},
+    connection: {
+      application_name: "customer-inventory",
+      statement_timeout: options.statementTimeoutMs,
+      lock_timeout: options.statementTimeoutMs,
+    },
+  });
+  return {
+    db: drizzle(client, { schema }),
+    close: (timeoutSeconds = 5) => client.end({ timeout: timeoutSeconds }),
+  };
+}

@@ -1,0 +1,117 @@
+import { sql } from "drizzle-orm";
+import {
+  boolean,
+  check,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+
+/**
+ * Text compared and sorted by code point ("C" collation), whatever the database's locale:
+ * ids and normalized keys must order the same way everywhere (keyset paging relies on it).
+ */
+const codePointText = customType<{ data: string; driverData: string }>({
+  dataType: () => 'text COLLATE "C"',
+});
+
+/** Millisecond precision: exactly what a JavaScript Date and a page token carry. */
+const timestampMs = (name: string) =>
+  timestamp(name, { withTimezone: true, precision: 3, mode: "date" });
+
+export const customers = pgTable(
+  "customers",
+  {
+    id: codePointText("id").primaryKey(),
+    name: text("name").notNull(),
+    /** NFC + lower case of name: what uniqueness and sorting by name use. */
+    nameKey: codePointText("name_key").notNull(),
+    /** Null when the customer has no reference number. */
+    referenceNumber: text("reference_number"),
+    referenceKey: codePointText("reference_key"),
+    description: text("description").notNull().default(""),
+    /** Normalized name, id, reference number and description, one per line, for keyword search. */
+    searchText: text("search_text").notNull(),
+    /** Maintained in the same transaction as every instance create and delete. */
+    serviceInstanceCount: integer("service_instance_count").notNull().default(0),
+    createTime: timestampMs("create_time").notNull().defaultNow(),
+    updateTime: timestampMs("update_time").notNull().defaultNow(),
+    etag: text("etag").notNull(),
+  },
+  (t) => [
+    uniqueIndex("customers_name_key_unique").on(t.nameKey),
+    uniqueIndex("customers_reference_key_unique").on(t.referenceKey),
+    check("customers_service_instance_count_check", sql`${t.serviceInstanceCount} >= 0`),
+  ],
+);
+
+export const serviceInstances = pgTable(
+  "service_instances",
+  {
+    id: codePointText("id").primaryKey(),
+    customerId: codePointText("customer_id")
+      .notNull()
+      .references(() => customers.id, { onDelete: "restrict", onUpdate: "restrict" }),
+    name: text("name").notNull(),
+    nameKey: codePointText("name_key").notNull(),
+    serviceType: text("service_type").notNull(),
+    createTime: timestampMs("create_time").notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("service_instances_customer_name_key_unique").on(t.customerId, t.nameKey),
+    // Serves the foreign key, ListServiceInstances' order and the delete refusal's blockers.
+    index("service_instances_customer_create_time_idx").on(t.customerId, t.createTime, t.id),
+  ],
+);
+
+export const savedFilters = pgTable(
+  "saved_filters",
+  {
+    id: codePointText("id").primaryKey(),
+    /** The creator's subject; empty when authentication is off. */
+    owner: text("owner").notNull().default(""),
+    displayName: text("display_name").notNull(),
+    displayNameKey: codePointText("display_name_key").notNull(),
+    filter: text("filter").notNull().default(""),
+    search: text("search").notNull().default(""),
+    orderBy: text("order_by").notNull().default(""),
+    shared: boolean("shared").notNull().default(false),
+    createTime: timestampMs("create_time").notNull().defaultNow(),
+    updateTime: timestampMs("update_time").notNull().defaultNow(),
+    etag: text("etag").notNull(),
+  },
+  (t) => [
+    uniqueIndex("saved_filters_owner_display_name_key_unique").on(t.owner, t.displayNameKey),
+    index("saved_filters_display_name_key_idx").on(t.displayNameKey, t.id),
+  ],
+);
+
+/** Successful create calls by request_id, replayed for retries. */
+export const idempotencyRecords = pgTable(
+  "idempotency_records",
+  {
+    method: text("method").notNull(),
+    requestId: text("request_id").notNull(),
+    /** A hash of the validated request: the same request_id with another request is refused. */
+    fingerprint: text("fingerprint").notNull(),
+    /** The response as it was, as JSON of the domain result. */
+    response: jsonb("response").notNull(),
+    createTime: timestampMs("create_time").notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.method, t.requestId] }),
+    index("idempotency_records_create_time_idx").on(t.createTime),
+  ],
+);
+
+/** Secrets shared by every replica, created on first start (e.g. the page token key). */
+export const serverSecrets = pgTable("server_secrets", {
+  name: text("name").primaryKey(),
+  value: text("value").notNull(),
+});
