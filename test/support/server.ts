@@ -1,0 +1,83 @@
+import { randomBytes } from "node:crypto";
+import { type Client, createClient, type Transport } from "@connectrpc/connect";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
+import { CustomerInventoryService } from "../../gen/customerinventory/v1/customer_inventory_service_pb.js";
+import { ServiceInstanceService } from "../../gen/customerinventory/v1/service_instance_service_pb.js";
+import { createApp } from "../../src/app.js";
+import { createJsonLogger } from "../../src/log.js";
+import { createTestDatabase, type TestDatabase } from "./database.js";
+
+export const transportKinds = ["connect-json", "connect-binary", "grpc-web", "grpc"] as const;
+export type TransportKind = (typeof transportKinds)[number];
+
+export interface Clients {
+  inventory: Client<typeof CustomerInventoryService>;
+  instances: Client<typeof ServiceInstanceService>;
+}
+
+export interface TestServer {
+  baseUrl: string;
+  port: number;
+  database: TestDatabase;
+  /** Every line the service logged, parsed. */
+  logs: Record<string, unknown>[];
+  transport(kind: TransportKind): Transport;
+  clients(kind?: TransportKind): Clients;
+  close(): Promise<void>;
+}
+
+/** The whole service on a free port over a database of its own, as `npm start` wires it. */
+export async function startTestServer(
+  options: { poolSize?: number; maxMessageBytes?: number } = {},
+): Promise<TestServer> {
+  const database = await createTestDatabase({ poolSize: options.poolSize });
+  const logs: Record<string, unknown>[] = [];
+  const server = createApp({
+    db: database.db,
+    logger: createJsonLogger({
+      level: "debug",
+      write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>),
+    }),
+    pageTokenSecret: randomBytes(32),
+    maxMessageBytes: options.maxMessageBytes ?? 4 * 1024 * 1024,
+  });
+  const { port } = await server.listen(0, "127.0.0.1");
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const transports = new Map<TransportKind, Transport>();
+  const transport = (kind: TransportKind): Transport => {
+    let t = transports.get(kind);
+    if (!t) {
+      t =
+        kind === "grpc"
+          ? createGrpcTransport({ baseUrl })
+          : kind === "grpc-web"
+            ? createGrpcWebTransport({ baseUrl, httpVersion: "2" })
+            : createConnectTransport({
+                baseUrl,
+                httpVersion: "2",
+                useBinaryFormat: kind === "connect-binary",
+              });
+      transports.set(kind, t);
+    }
+    return t;
+  };
+  return {
+    baseUrl,
+    port,
+    database,
+    logs,
+    transport,
+    clients: (kind = "connect-json") => ({
+      inventory: createClient(CustomerInventoryService, transport(kind)),
+      instances: createClient(ServiceInstanceService, transport(kind)),
+    }),
+    async close() {
+      await server.close(2_000);
+      await database.drop();
+    },
+  };
+}
