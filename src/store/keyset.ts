@@ -33,7 +33,7 @@ export function rowsAfter(keys: SortKey[], values: KeyValue[]): SQL {
       sql`, `,
     );
     const params = sql.join(
-      values.map((v) => sql`${v}`),
+      keys.map((k, i) => bind(k, values[i] ?? null)),
       sql`, `,
     );
     return first.desc ? sql`(${columns}) < (${params})` : sql`(${columns}) > (${params})`;
@@ -46,7 +46,8 @@ function after(keys: SortKey[], values: KeyValue[], i: number): SQL {
   const value = values[i] ?? null;
   const strictly = strictlyAfter(key, value);
   if (i === keys.length - 1) return strictly ?? sql`false`;
-  const equal = value === null ? sql`${key.column} is null` : sql`${key.column} = ${value}`;
+  const equal =
+    value === null ? sql`${key.column} is null` : sql`${key.column} = ${bind(key, value)}`;
   const rest = sql`(${equal} and ${after(keys, values, i + 1)})`;
   return strictly ? sql`(${strictly} or ${rest})` : rest;
 }
@@ -57,11 +58,15 @@ function strictlyAfter(key: SortKey, value: KeyValue): SQL | undefined {
     // Nulls are last ascending (nothing after them) and first descending (every value after).
     return key.desc ? sql`${key.column} is not null` : undefined;
   }
-  if (key.desc) return sql`${key.column} < ${value}`;
+  const param = bind(key, value);
+  if (key.desc) return sql`${key.column} < ${param}`;
   return key.nullable
-    ? sql`(${key.column} > ${value} or ${key.column} is null)`
-    : sql`${key.column} > ${value}`;
+    ? sql`(${key.column} > ${param} or ${key.column} is null)`
+    : sql`${key.column} > ${param}`;
 }
+
+/** A bound parameter encoded as its column encodes values (a Date for a timestamp, say). */
+const bind = (key: SortKey, value: KeyValue) => sql.param(value, key.column);
 
 /** Escapes LIKE metacharacters so that `text` matches literally (backslash is the escape). */
 export function escapeLike(text: string): string {

@@ -1,7 +1,12 @@
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { callError } from "../support/errors.js";
-import { type Clients, startTestServer, type TestServer, transportKinds } from "../support/server.js";
+import {
+  type Clients,
+  startTestServer,
+  type TestServer,
+  transportKinds,
+} from "../support/server.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -9,7 +14,9 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 beforeEach(async () => {
-  await server.database.db.execute("truncate customers, service_instances, idempotency_records cascade");
+  await server.database.db.execute(
+    "truncate customers, service_instances, idempotency_records cascade",
+  );
 });
 
 describe.each(transportKinds)("customers over %s", (kind) => {

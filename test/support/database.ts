@@ -11,7 +11,9 @@ export interface TestDatabase extends DatabaseHandle {
 }
 
 /** A fresh, migrated database of its own, cloned from the run's template. */
-export async function createTestDatabase(options: { poolSize?: number } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  options: { poolSize?: number } = {},
+): Promise<TestDatabase> {
   const adminUrl = inject("adminUrl");
   const template = inject("templateDatabase");
   if (!adminUrl || !template) {

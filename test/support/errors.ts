@@ -1,6 +1,7 @@
 import { type Code, ConnectError } from "@connectrpc/connect";
 import {
   BadRequestSchema,
+  type ErrorInfo,
   ErrorInfoSchema,
   PreconditionFailureSchema,
 } from "../../gen/google/rpc/error_details_pb.js";
@@ -9,7 +10,7 @@ import {
 export interface CallError {
   code: Code;
   message: string;
-  errorInfos: ReturnType<ConnectError["findDetails"]>;
+  errorInfos: ErrorInfo[];
   reason: string | undefined;
   metadata: Record<string, string>;
   fieldViolations: { field: string; description: string }[];
