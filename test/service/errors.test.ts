@@ -105,3 +105,16 @@ describe("an unreachable database", () => {
     }
   });
 });
+
+describe.each(["grpc", "connect-json"] as const)("message size over %s", (kind) => {
+  it("answers RESOURCE_EXHAUSTED for a request over 4 MiB and keeps serving", async () => {
+    const { inventory } = server.clients(kind);
+    const err = await callError(() =>
+      inventory.createCustomer({
+        customer: { name: "big", description: "x".repeat(5 * 1024 * 1024) },
+      }),
+    );
+    expect(err.code).toBe(Code.ResourceExhausted);
+    expect((await inventory.listCustomers({ search: "big" })).totalSize).toBe(0);
+  });
+});
