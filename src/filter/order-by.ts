@@ -26,7 +26,8 @@ const isOrderField = (value: string): value is OrderField =>
 /**
  * Parses an AIP-132 order_by: a comma list of fields, each optionally followed by `asc` or
  * `desc`. Empty means the default (`name`). Ties are broken by `id` ascending, which is
- * appended unless `id` is already a key. Returns the keys or pushes a violation on `field`.
+ * appended unless a unique key (`name` or `id`) is already there. Returns the keys or pushes
+ * a violation on `field`.
  */
 export function parseOrderBy(
   text: string,
@@ -60,7 +61,11 @@ export function parseOrderBy(
     }
   }
   if (keys.length === 0) keys.push({ field: "name", desc: false });
-  if (!keys.some((k) => k.field === "id")) keys.push({ field: "id", desc: false });
+  // Names and ids are unique: keys after them can never decide and are dropped. Any other
+  // order gets its ties broken by id ascending.
+  const unique = keys.findIndex((k) => k.field === "name" || k.field === "id");
+  if (unique >= 0) return keys.slice(0, unique + 1);
+  keys.push({ field: "id", desc: false });
   return keys;
 }
 
@@ -71,3 +76,7 @@ export function parseOrderByOrThrow(text: string, field: string): OrderKey[] {
   if (!keys) throw invalidField(field, violations[0]?.description ?? "is invalid");
   return keys;
 }
+
+/** The canonical text of an order, e.g. `name` or `service_instance_count desc, id`. */
+export const orderText = (keys: OrderKey[]): string =>
+  keys.map((k) => (k.desc ? `${k.field} desc` : k.field)).join(", ");

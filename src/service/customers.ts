@@ -5,8 +5,8 @@ import { cleanId } from "../domain/ids.js";
 import { cleanText, type TextRule } from "../domain/text.js";
 import type { Caller, CustomerFields } from "../domain/types.js";
 import { type FieldViolation, invalidField } from "../errors.js";
-import { checkFilterText } from "../filter/filter.js";
-import { parseOrderBy, parseOrderByOrThrow } from "../filter/order-by.js";
+import { allOf, parseFilter, searchTermsExpr } from "../filter/filter.js";
+import { orderText, parseOrderBy, parseOrderByOrThrow } from "../filter/order-by.js";
 import { parseSearch } from "../filter/search.js";
 import type { Store } from "../store/index.js";
 import { customerToProto } from "./convert.js";
@@ -53,13 +53,6 @@ function cleanCustomerFields(
   return clean;
 }
 
-const filterNotSupported = () =>
-  invalidField(
-    "filter",
-    "filter expressions are not supported by this server version; use search",
-    "FILTER_NOT_SUPPORTED",
-  );
-
 const CREATE_CUSTOMER = "customerinventory.v1.CustomerInventoryService/CreateCustomer";
 
 type CustomerHandlers = Pick<
@@ -72,6 +65,25 @@ export function createCustomerHandlers({
   pageTokens,
   callerOf,
 }: HandlerDeps): CustomerHandlers {
+  /** The parts of a saved filter a list applies. They were valid when saved. */
+  async function loadSavedQuery(id: string, caller: Caller) {
+    const saved = await store.savedFilters.get(id, caller);
+    const violations: FieldViolation[] = [];
+    const filter = parseFilter(saved.filter, "saved_filter_id", violations);
+    const searchTerms = parseSearch(saved.search, "saved_filter_id", violations);
+    const order =
+      saved.orderBy.trim() === ""
+        ? undefined
+        : parseOrderBy(saved.orderBy, "saved_filter_id", violations);
+    if (violations.length > 0) {
+      throw invalidField(
+        "saved_filter_id",
+        `the saved filter no longer applies (${violations[0]?.description}); update it`,
+      );
+    }
+    return { filter: filter?.expr, searchTerms, order };
+  }
+
   return {
     async listCustomers(req, context) {
       const violations: FieldViolation[] = [];
@@ -79,32 +91,29 @@ export function createCustomerHandlers({
       const savedFilterId = req.savedFilterId
         ? cleanId(req.savedFilterId, "saved_filter_id", violations)
         : undefined;
-      const filter = checkFilterText(req.filter, "filter", violations);
-      let searchTerms = parseSearch(req.search, "search", violations);
-      let order =
+      const filter = parseFilter(req.filter, "filter", violations);
+      const searchTerms = parseSearch(req.search, "search", violations);
+      const requestOrder =
         req.orderBy.trim() === "" ? undefined : parseOrderBy(req.orderBy, "order_by", violations);
       throwIfInvalid(violations);
+
+      // A saved filter is re-read on every page: its filter is ANDed with the request's, its
+      // search and order_by apply where the request leaves them empty.
+      const saved = savedFilterId
+        ? await loadSavedQuery(savedFilterId, callerOf(context))
+        : undefined;
+      const terms = searchTerms?.length ? searchTerms : (saved?.searchTerms ?? []);
+      const order = requestOrder ?? saved?.order ?? parseOrderByOrThrow("", "order_by");
+      // The order is part of the scope: a saved filter whose order_by changed mid-walk
+      // invalidates its tokens instead of misreading them.
       const scope = {
         rpc: "ListCustomers",
-        query: [req.filter, req.search, req.orderBy, req.savedFilterId],
+        query: [req.filter, req.search, req.orderBy, req.savedFilterId, orderText(order)],
       };
       const after = pageTokens.decode(req.pageToken, scope);
-
-      // A saved filter is re-read on every page. Its search and order_by apply where the
-      // request leaves them empty; they were validated when it was saved.
-      if (savedFilterId) {
-        const saved = await store.savedFilters.get(savedFilterId, callerOf(context));
-        if (saved.filter) throw filterNotSupported();
-        if (searchTerms?.length === 0)
-          searchTerms = parseSearch(saved.search, "search", violations);
-        order ??= parseOrderBy(saved.orderBy, "order_by", violations);
-        throwIfInvalid(violations);
-      }
-      if (filter) throw filterNotSupported();
-
       const page = await store.customers.list({
-        searchTerms: searchTerms ?? [],
-        order: order ?? parseOrderByOrThrow("", "order_by"),
+        filter: allOf(filter?.expr, saved?.filter, searchTermsExpr(terms)),
+        order,
         after,
         limit,
       });

@@ -5,7 +5,7 @@ import { cleanId } from "../domain/ids.js";
 import { cleanText } from "../domain/text.js";
 import type { SavedFilterFields } from "../domain/types.js";
 import { type FieldViolation, invalidField } from "../errors.js";
-import { checkFilterText } from "../filter/filter.js";
+import { parseFilter } from "../filter/filter.js";
 import { parseOrderBy } from "../filter/order-by.js";
 import { parseSearch } from "../filter/search.js";
 import { savedFilterToProto } from "./convert.js";
@@ -43,7 +43,9 @@ function cleanSavedFilterFields(
         );
         break;
       case "filter":
-        clean.filter = checkFilterText(given?.filter ?? "", field(path), violations);
+        if (parseFilter(given?.filter ?? "", field(path), violations)) {
+          clean.filter = (given?.filter ?? "").trim();
+        }
         break;
       case "search":
         if (parseSearch(given?.search ?? "", field(path), violations)) {

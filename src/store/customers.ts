@@ -1,4 +1,4 @@
-import { and, asc, count, eq, like, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, eq, type SQL, sql } from "drizzle-orm";
 import { newUlid, randomBase32 } from "../domain/ids.js";
 import { normalizeKey } from "../domain/text.js";
 import type {
@@ -12,15 +12,18 @@ import {
   alreadyExists,
   customerHasServiceInstances,
   etagMismatch,
+  invalidField,
   MAX_LISTED_BLOCKERS,
   notFound,
 } from "../errors.js";
+import type { FilterExpr } from "../filter/ast.js";
+import { compileFilter, type FilterColumns } from "../filter/compile.js";
 import type { OrderKey } from "../filter/order-by.js";
 import { violatedConstraint } from "./constraint-errors.js";
 import type { Database, Executor } from "./db.js";
 import { writeOnce } from "./idempotency.js";
-import { escapeLike, type KeyValue, orderByKeys, rowsAfter, type SortKey } from "./keyset.js";
-import { customers, serviceInstances } from "./schema.js";
+import { orderByKeys, rowsAfter, type SortKey } from "./keyset.js";
+import { customerCounts, customers, serviceInstances } from "./schema.js";
 import { transact } from "./transaction.js";
 
 type CustomerRow = typeof customers.$inferSelect;
@@ -51,6 +54,7 @@ function derivedColumns(id: string, fields: CustomerFields) {
     referenceNumber: fields.referenceNumber === "" ? null : fields.referenceNumber,
     referenceKey,
     description: fields.description,
+    descriptionKey: normalizeKey(fields.description),
     // One value per line: a search term never contains white space, so it cannot match
     // across two of them.
     searchText: [
@@ -62,20 +66,37 @@ function derivedColumns(id: string, fields: CustomerFields) {
   };
 }
 
-const sortColumns: Record<OrderKey["field"], { column: SortKey["column"]; nullable: boolean }> = {
-  name: { column: customers.nameKey, nullable: false },
-  reference_number: { column: customers.referenceKey, nullable: true },
-  create_time: { column: customers.createTime, nullable: false },
-  update_time: { column: customers.updateTime, nullable: false },
-  service_instance_count: { column: customers.serviceInstanceCount, nullable: false },
-  id: { column: customers.id, nullable: false },
+/**
+ * Each order_by field as non-null sort keys (see keyset.ts), with the indexes of schema.ts
+ * in mind. A missing reference number sorts after all others ascending and before them
+ * descending: `(reference_key is null)` sorts first, then the value.
+ */
+const sortKeysOf: Record<OrderKey["field"], (desc: boolean) => SortKey[]> = {
+  name: (desc) => [{ expr: customers.nameKey, desc }],
+  reference_number: (desc) => [
+    { expr: sql`(${customers.referenceKey} is null)`, desc },
+    { expr: sql`coalesce(${customers.referenceKey}, '')`, desc },
+  ],
+  create_time: (desc) => [{ expr: customers.createTime, desc }],
+  update_time: (desc) => [{ expr: customers.updateTime, desc }],
+  service_instance_count: (desc) => [{ expr: customers.serviceInstanceCount, desc }],
+  id: (desc) => [{ expr: customers.id, desc }],
 };
 
-const isTimeField = (field: OrderKey["field"]) =>
-  field === "create_time" || field === "update_time";
+/** The bound parameters for one page token value, one per sort key of its field. */
+const keyValuesOf: Record<OrderKey["field"], (value: CursorValue) => SQL[]> = {
+  name: (value) => [sql`${value}`],
+  reference_number: (value) => [sql`${value === null}`, sql`${value ?? ""}`],
+  create_time: (value) => [sql`${value}::timestamptz`],
+  update_time: (value) => [sql`${value}::timestamptz`],
+  service_instance_count: (value) => [sql`${value}::integer`],
+  id: (value) => [sql`${value}`],
+};
+
+type CursorValue = Cursor[number];
 
 /** How each sort field reads its page token value off a row. */
-const cursorValues: Record<OrderKey["field"], (row: CustomerRow) => string | number | null> = {
+const cursorValues: Record<OrderKey["field"], (row: CustomerRow) => CursorValue> = {
   name: (row) => row.nameKey,
   reference_number: (row) => row.referenceKey,
   create_time: (row) => row.createTime.toISOString(),
@@ -88,16 +109,22 @@ const cursorValues: Record<OrderKey["field"], (row: CustomerRow) => string | num
 const cursorOf = (row: CustomerRow, order: OrderKey[]): Cursor =>
   order.map(({ field }) => cursorValues[field](row));
 
-function keyValuesOf(cursor: Cursor, order: OrderKey[]): KeyValue[] {
-  return order.map(({ field }, i) => {
-    const value = cursor[i] ?? null;
-    return isTimeField(field) && typeof value === "string" ? new Date(value) : value;
-  });
-}
+/** The columns filters read. */
+const filterColumns: FilterColumns = {
+  id: customers.id,
+  text: {
+    name: { key: customers.nameKey, nullable: false },
+    reference_number: { key: customers.referenceKey, nullable: true },
+    description: { key: customers.descriptionKey, nullable: false },
+  },
+  number: { service_instance_count: customers.serviceInstanceCount },
+  time: { create_time: customers.createTime, update_time: customers.updateTime },
+  searchText: customers.searchText,
+};
 
 export interface ListCustomersQuery {
-  /** Normalized search terms; each must occur in the customer's search document. */
-  searchTerms: string[];
+  /** Which customers: the request's filter, saved filter and search terms together. */
+  filter: FilterExpr | undefined;
   /** Sort keys; the last one must be `id`. */
   order: OrderKey[];
   /** Rows strictly after this position (from the previous page's `next`). */
@@ -250,35 +277,47 @@ export function createCustomerStore({ db }: { db: Database }): CustomerStore {
     },
 
     async list(query) {
-      const filters: SQL[] = query.searchTerms.map((term) =>
-        like(customers.searchText, `%${escapeLike(term)}%`),
-      );
-      const keys: SortKey[] = query.order.map(({ field, desc }) => ({
-        ...sortColumns[field],
-        desc,
-      }));
-      const pageFilters = query.after
-        ? [...filters, rowsAfter(keys, keyValuesOf(query.after, query.order))]
-        : filters;
-      const [rows, [total]] = await Promise.all([
+      const where = query.filter && compileFilter(query.filter, filterColumns);
+      const keys = query.order.flatMap(({ field, desc }) => sortKeysOf[field](desc));
+      const page = query.after
+        ? and(where, rowsAfter(keys, pageValuesOf(query.after, query.order)))
+        : where;
+      const [rows, totalSize] = await Promise.all([
         db
           .select()
           .from(customers)
-          .where(and(...pageFilters))
+          .where(page)
           .orderBy(...orderByKeys(keys))
           .limit(query.limit + 1),
-        db
-          .select({ n: count() })
-          .from(customers)
-          .where(and(...filters)),
+        where ? countMatching(where) : countAll(),
       ]);
       const items = rows.slice(0, query.limit);
       const last = items[items.length - 1];
       return {
         items: items.map(toCustomer),
         next: rows.length > query.limit && last ? cursorOf(last, query.order) : undefined,
-        totalSize: total?.n ?? 0,
+        totalSize,
       };
     },
   };
+
+  async function countMatching(where: SQL) {
+    const [row] = await db.select({ n: count() }).from(customers).where(where);
+    return row?.n ?? 0;
+  }
+
+  /** The trigger-kept count (customer_counts): a few rows, not a scan of the table. */
+  async function countAll() {
+    const [row] = await db
+      .select({ n: sql<number>`coalesce(sum(${customerCounts.n}), 0)::integer` })
+      .from(customerCounts);
+    return row?.n ?? 0;
+  }
+}
+
+/** The bound parameters of a page token's cursor, one per sort key. */
+function pageValuesOf(cursor: Cursor, order: OrderKey[]): SQL[] {
+  // Tokens are bound to their order (see the service), so this is a token from elsewhere.
+  if (cursor.length !== order.length) throw invalidField("page_token", "is not a valid page token");
+  return order.flatMap(({ field }, i) => keyValuesOf[field](cursor[i] ?? null));
 }

@@ -1,74 +1,52 @@
 import { type AnyColumn, type SQL, sql } from "drizzle-orm";
 
-/** One key of a keyset order. The last key must be unique and not null (the id). */
+/**
+ * One key of a keyset order: a column or expression that is never null (nullable fields
+ * are sorted through non-null expressions, see the customer store). The keys together
+ * must be unique, e.g. end with the id.
+ */
 export interface SortKey {
-  column: AnyColumn;
+  expr: AnyColumn | SQL;
   desc: boolean;
-  /** Nulls sort after all values ascending and before them descending. */
-  nullable: boolean;
 }
 
-export type KeyValue = string | number | Date | null;
-
-/** ORDER BY terms for `keys`, with the null placement spelled out. */
+/** ORDER BY terms for `keys`. */
 export function orderByKeys(keys: SortKey[]): SQL[] {
-  return keys.map((k) =>
-    k.desc ? sql`${k.column} desc nulls first` : sql`${k.column} asc nulls last`,
-  );
+  return keys.map((k) => (k.desc ? sql`${k.expr} desc` : sql`${k.expr} asc`));
 }
 
 /**
- * The condition for rows strictly after `values` (the keys of the last row of a page) in the
- * order of `keys`. Every value is a bound parameter. When all keys are non-null and go the
- * same way it is one row comparison, which PostgreSQL answers with an index range scan.
+ * The condition for rows strictly after the row whose key values are `values` (bound
+ * parameters, one per key) in the order of `keys`.
+ *
+ * Keys that all go one way are one row comparison, which PostgreSQL answers with an index
+ * range scan. With mixed directions (ties are broken by id ascending, so `x desc` makes
+ * one) the exact condition is an OR chain; the row comparison of the leading keys that go
+ * the same way is added as a bound so that the index scan still starts at the cursor.
  */
-export function rowsAfter(keys: SortKey[], values: KeyValue[]): SQL {
+export function rowsAfter(keys: SortKey[], values: SQL[]): SQL {
   if (keys.length !== values.length || keys.length === 0) {
     throw new Error("keyset: keys and values differ in length");
   }
   const first = keys[0] as SortKey;
-  if (keys.every((k) => !k.nullable && k.desc === first.desc)) {
-    const columns = sql.join(
-      keys.map((k) => sql`${k.column}`),
-      sql`, `,
-    );
-    const params = sql.join(
-      keys.map((k, i) => bind(k, values[i] ?? null)),
-      sql`, `,
-    );
+  let run = 1;
+  while (run < keys.length && (keys[run] as SortKey).desc === first.desc) run++;
+  const columns = sql.join(
+    keys.slice(0, run).map((k) => sql`${k.expr}`),
+    sql`, `,
+  );
+  const params = sql.join(values.slice(0, run), sql`, `);
+  if (run === keys.length) {
     return first.desc ? sql`(${columns}) < (${params})` : sql`(${columns}) > (${params})`;
   }
-  return after(keys, values, 0);
+  const bound = first.desc ? sql`(${columns}) <= (${params})` : sql`(${columns}) >= (${params})`;
+  return sql`(${bound} and ${after(keys, values, 0)})`;
 }
 
-function after(keys: SortKey[], values: KeyValue[], i: number): SQL {
+function after(keys: SortKey[], values: SQL[], i: number): SQL {
   const key = keys[i] as SortKey;
-  const value = values[i] ?? null;
-  const strictly = strictlyAfter(key, value);
-  if (i === keys.length - 1) return strictly ?? sql`false`;
-  const equal =
-    value === null ? sql`${key.column} is null` : sql`${key.column} = ${bind(key, value)}`;
-  const rest = sql`(${equal} and ${after(keys, values, i + 1)})`;
-  return strictly ? sql`(${strictly} or ${rest})` : rest;
-}
-
-/** Rows whose `key` comes strictly after `value`; undefined when none can. */
-function strictlyAfter(key: SortKey, value: KeyValue): SQL | undefined {
-  if (value === null) {
-    // Nulls are last ascending (nothing after them) and first descending (every value after).
-    return key.desc ? sql`${key.column} is not null` : undefined;
-  }
-  const param = bind(key, value);
-  if (key.desc) return sql`${key.column} < ${param}`;
-  return key.nullable
-    ? sql`(${key.column} > ${param} or ${key.column} is null)`
-    : sql`${key.column} > ${param}`;
-}
-
-/** A bound parameter encoded as its column encodes values (a Date for a timestamp, say). */
-const bind = (key: SortKey, value: KeyValue) => sql.param(value, key.column);
-
-/** Escapes LIKE metacharacters so that `text` matches literally (backslash is the escape). */
-export function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+  const value = values[i] as SQL;
+  const strictly = key.desc ? sql`${key.expr} < ${value}` : sql`${key.expr} > ${value}`;
+  if (i === keys.length - 1) return strictly;
+  return sql`(${strictly} or (${key.expr} = ${value} and ${after(keys, values, i + 1)}))`;
 }

@@ -14,8 +14,8 @@ type SavedFilterRow = typeof savedFilters.$inferSelect;
 const toSavedFilter = ({ displayNameKey: _, ...row }: SavedFilterRow): SavedFilter => row;
 
 const listOrder: SortKey[] = [
-  { column: savedFilters.displayNameKey, desc: false, nullable: false },
-  { column: savedFilters.id, desc: false, nullable: false },
+  { expr: savedFilters.displayNameKey, desc: false },
+  { expr: savedFilters.id, desc: false },
 ];
 
 /** What `caller` may see: its own, shared ones, or all of them. */
@@ -137,7 +137,7 @@ export function createSavedFilterStore({ db }: { db: Database }): SavedFilterSto
 
     async list({ caller, after, limit }) {
       const position = after
-        ? rowsAfter(listOrder, [String(after[0]), String(after[1])])
+        ? rowsAfter(listOrder, [sql`${String(after[0])}`, sql`${String(after[1])}`])
         : undefined;
       const rows = await db
         .select()

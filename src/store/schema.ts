@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import {
+  bigint,
   boolean,
   check,
   customType,
@@ -36,6 +37,8 @@ export const customers = pgTable(
     referenceNumber: text("reference_number"),
     referenceKey: codePointText("reference_key"),
     description: text("description").notNull().default(""),
+    /** NFC + lower case of description: what filters on description compare. */
+    descriptionKey: codePointText("description_key").notNull().default(""),
     /** Normalized name, id, reference number and description, one per line, for keyword search. */
     searchText: text("search_text").notNull(),
     /** Maintained in the same transaction as every instance create and delete. */
@@ -47,9 +50,41 @@ export const customers = pgTable(
   (t) => [
     uniqueIndex("customers_name_key_unique").on(t.nameKey),
     uniqueIndex("customers_reference_key_unique").on(t.referenceKey),
+    // Keyword search and substring filters: LIKE '%term%' through trigrams.
+    index("customers_search_text_trgm_idx").using("gin", t.searchText.op("gin_trgm_ops")),
+    // Keyset paging for each order_by (name and id are unique: their own indexes serve).
+    // Ties are broken by id ascending, so a descending order needs an index of its own
+    // where ties are common.
+    index("customers_reference_order_asc_idx").on(
+      sql`(${t.referenceKey} is null)`,
+      sql`coalesce(${t.referenceKey}, '')`,
+      t.id,
+    ),
+    index("customers_reference_order_desc_idx").on(
+      sql`(${t.referenceKey} is null) desc`,
+      sql`coalesce(${t.referenceKey}, '') desc`,
+      t.id,
+    ),
+    index("customers_create_time_idx").on(t.createTime, t.id),
+    index("customers_update_time_idx").on(t.updateTime, t.id),
+    index("customers_service_instance_count_asc_idx").on(t.serviceInstanceCount, t.id),
+    index("customers_service_instance_count_desc_idx").on(
+      t.serviceInstanceCount.desc().nullsFirst(),
+      t.id,
+    ),
     check("customers_service_instance_count_check", sql`${t.serviceInstanceCount} >= 0`),
   ],
 );
+
+/**
+ * The number of customers, kept by statement-level triggers on customers (written by hand
+ * in drizzle/0001_*.sql: drizzle-kit does not model triggers). Each backend adds to its own
+ * shard, so concurrent creates do not queue on one row; the sum is exact.
+ */
+export const customerCounts = pgTable("customer_counts", {
+  shard: integer("shard").primaryKey(),
+  n: bigint("n", { mode: "number" }).notNull(),
+});
 
 export const serviceInstances = pgTable(
   "service_instances",

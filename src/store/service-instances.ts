@@ -33,8 +33,8 @@ const reviveInstance = (json: unknown): ServiceInstance => {
 };
 
 const listOrder: SortKey[] = [
-  { column: serviceInstances.createTime, desc: false, nullable: false },
-  { column: serviceInstances.id, desc: false, nullable: false },
+  { expr: serviceInstances.createTime, desc: false },
+  { expr: serviceInstances.id, desc: false },
 ];
 
 export interface ServiceInstanceStore {
@@ -177,7 +177,7 @@ export function createServiceInstanceStore({ db }: { db: Database }): ServiceIns
         .where(eq(customers.id, customerId));
       if (!owner) throw notFound("customer", customerId);
       const position = after
-        ? rowsAfter(listOrder, [new Date(String(after[0])), String(after[1])])
+        ? rowsAfter(listOrder, [sql`${String(after[0])}::timestamptz`, sql`${String(after[1])}`])
         : undefined;
       const rows = await db
         .select(instanceColumns)

@@ -124,6 +124,32 @@ describe("concurrency invariants", () => {
     expect(listed.reduce((n, c) => n + c.serviceInstanceCount, 0)).toBe(90 - 45 + 30);
   });
 
+  it("keeps the unfiltered total_size exact under concurrent customer creates and deletes", async () => {
+    const first = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        api.inventory.createCustomer({ customer: { name: `t-${i}` } }),
+      ),
+    );
+    const results = await Promise.allSettled([
+      ...first.slice(0, 40).map((r) => api.inventory.deleteCustomer({ id: r.customer?.id ?? "" })),
+      // Half of these name a customer that exists: ALREADY_EXISTS must not count.
+      ...Array.from({ length: 80 }, (_, i) =>
+        api.inventory.createCustomer({ customer: { name: `t-${i + 30}` } }),
+      ),
+    ]);
+    const created = results.slice(40).filter((r) => r.status === "fulfilled").length;
+    const [actual] = await server.database.db.execute<{ n: number }>(
+      "select count(*)::int as n from customers",
+    );
+    const { totalSize } = await api.inventory.listCustomers({ pageSize: 1 });
+    const filtered = await api.inventory.listCustomers({ pageSize: 1, filter: 'id = "*"' });
+    expect(actual?.n).toBe(60 - 40 + created);
+    expect(totalSize).toBe(actual?.n);
+    expect(filtered.totalSize).toBe(actual?.n);
+    await server.database.db.execute("truncate customers cascade");
+    expect((await api.inventory.listCustomers({})).totalSize).toBe(0);
+  });
+
   it("refuses a second delete of a customer deleted concurrently with NOT_FOUND", async () => {
     const { customer } = await api.inventory.createCustomer({ customer: { name: "twice" } });
     const results = await Promise.allSettled([

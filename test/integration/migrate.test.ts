@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import postgres from "postgres";
 import { describe, expect, inject, it } from "vitest";
 import { migrateDatabase } from "../../src/store/migrate.js";
@@ -17,11 +18,15 @@ describe("migrateDatabase()", () => {
       const db = postgres(url, { max: 1, onnotice: () => {} });
       try {
         const applied = await db`select count(*)::int as n from drizzle.__drizzle_migrations`;
-        expect(applied[0]?.n).toBe(1);
+        const journal = JSON.parse(readFileSync("drizzle/meta/_journal.json", "utf8")) as {
+          entries: unknown[];
+        };
+        expect(applied[0]?.n).toBe(journal.entries.length);
         const tables = await db`
           select table_name from information_schema.tables
           where table_schema = 'public' order by table_name`;
         expect(tables.map((t) => t.table_name)).toEqual([
+          "customer_counts",
           "customers",
           "idempotency_records",
           "saved_filters",

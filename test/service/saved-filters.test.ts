@@ -18,7 +18,7 @@ beforeEach(async () => {
 });
 
 async function save(
-  fields: Partial<Pick<SavedFilter, "displayName" | "search" | "orderBy" | "shared">>,
+  fields: Partial<Pick<SavedFilter, "displayName" | "filter" | "search" | "orderBy" | "shared">>,
 ) {
   const { savedFilter } = await api.inventory.createSavedFilter({
     savedFilter: { displayName: "Big customers", ...fields },
@@ -62,6 +62,26 @@ describe("saved filters", () => {
       "saved_filter.search",
       "saved_filter.order_by",
     ]);
+  });
+
+  it("rejects a filter that does not parse when it is saved, and stores one that does", async () => {
+    const err = await callError(() => save({ filter: 'name = "acme" AND (' }));
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(err.fieldViolations).toEqual([
+      {
+        field: "saved_filter.filter",
+        description: "expected a comparison or a value, found the end of the filter at 20",
+      },
+    ]);
+    const saved = await save({ filter: ' service_instance_count > 3 AND name = "acme*" ' });
+    expect(saved.filter).toBe('service_instance_count > 3 AND name = "acme*"');
+    const badUpdate = await callError(() =>
+      api.inventory.updateSavedFilter({
+        savedFilter: { id: saved.id, filter: "create_time : 1" },
+        updateMask: create(FieldMaskSchema, { paths: ["filter"] }),
+      }),
+    );
+    expect(badUpdate.fieldViolations.map((v) => v.field)).toEqual(["saved_filter.filter"]);
   });
 
   it("lists by display name, page by page", async () => {

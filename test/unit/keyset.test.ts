@@ -1,67 +1,67 @@
+import { sql } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import { describe, expect, it } from "vitest";
-import { escapeLike, orderByKeys, rowsAfter, type SortKey } from "../../src/store/keyset.js";
+import { orderByKeys, rowsAfter, type SortKey } from "../../src/store/keyset.js";
 import { customers } from "../../src/store/schema.js";
 
 const dialect = new PgDialect();
-const render = (keys: SortKey[], values: Parameters<typeof rowsAfter>[1]) =>
-  dialect.sqlToQuery(rowsAfter(keys, values));
+const render = (keys: SortKey[], values: unknown[]) =>
+  dialect.sqlToQuery(
+    rowsAfter(
+      keys,
+      values.map((v) => sql`${v}`),
+    ),
+  );
 
-const id: SortKey = { column: customers.id, desc: false, nullable: false };
-const name: SortKey = { column: customers.nameKey, desc: false, nullable: false };
-const reference: SortKey = { column: customers.referenceKey, desc: false, nullable: true };
+const id: SortKey = { expr: customers.id, desc: false };
+const count: SortKey = { expr: customers.serviceInstanceCount, desc: false };
+const isNull: SortKey = { expr: sql`(${customers.referenceKey} is null)`, desc: false };
+const reference: SortKey = { expr: sql`coalesce(${customers.referenceKey}, '')`, desc: false };
 
 describe("rowsAfter()", () => {
-  it("is one row comparison when every key is non-null and goes the same way", () => {
-    const query = render(
-      [name, id],
-      ["o'brien; drop table customers", "01ARZ3NDEKTSV4RRFFQ69G5FAV"],
-    );
-    expect(query.sql).toBe('("customers"."name_key", "customers"."id") > ($1, $2)');
-    expect(query.params).toEqual(["o'brien; drop table customers", "01ARZ3NDEKTSV4RRFFQ69G5FAV"]);
+  it("is one row comparison when every key goes the same way, values bound", () => {
+    const query = render([count, id], [7, "o'brien; drop table customers"]);
+    expect(query.sql).toBe('("customers"."service_instance_count", "customers"."id") > ($1, $2)');
+    expect(query.params).toEqual([7, "o'brien; drop table customers"]);
     const desc = render(
       [
-        { ...name, desc: true },
+        { ...count, desc: true },
         { ...id, desc: true },
       ],
-      ["a", "b"],
+      [1, "b"],
     );
-    expect(desc.sql).toContain(") < (");
+    expect(desc.sql).toBe('("customers"."service_instance_count", "customers"."id") < ($1, $2)');
   });
 
-  it("places nulls last ascending: after a value come greater values and all nulls", () => {
-    const query = render([reference, id], ["crm-1", "X"]);
+  it("bounds a mixed order by its leading run, then spells out the exact condition", () => {
+    const query = render([{ ...count, desc: true }, id], [3, "X"]);
     expect(query.sql).toBe(
-      '(("customers"."reference_key" > $1 or "customers"."reference_key" is null) or ("customers"."reference_key" = $2 and "customers"."id" > $3))',
+      '(("customers"."service_instance_count") <= ($1) and ("customers"."service_instance_count" < $2 or ("customers"."service_instance_count" = $3 and "customers"."id" > $4)))',
     );
+    expect(query.params).toEqual([3, 3, 3, "X"]);
   });
 
-  it("after a null ascending, only later ids among the nulls remain", () => {
-    expect(render([reference, id], [null, "X"]).sql).toBe(
-      '("customers"."reference_key" is null and "customers"."id" > $1)',
+  it("groups expression keys of one direction into the bound", () => {
+    const query = render(
+      [{ ...isNull, desc: true }, { ...reference, desc: true }, id],
+      [false, "crm-1", "X"],
     );
-  });
-
-  it("places nulls first descending: after a null come every value", () => {
-    expect(render([{ ...reference, desc: true }, id], [null, "X"]).sql).toBe(
-      '("customers"."reference_key" is not null or ("customers"."reference_key" is null and "customers"."id" > $1))',
+    expect(query.sql).toContain(
+      `(("customers"."reference_key" is null), coalesce("customers"."reference_key", '')) <= ($1, $2)`,
     );
   });
 
   it("refuses values that do not match the keys", () => {
-    expect(() => rowsAfter([name, id], ["a"])).toThrow();
+    expect(() => render([count, id], ["a"])).toThrow();
   });
 });
 
 describe("orderByKeys()", () => {
-  it("spells out where nulls go", () => {
-    const query = dialect.sqlToQuery(orderByKeys([{ ...reference, desc: true }, id])[0] as never);
-    expect(query.sql).toBe('"customers"."reference_key" desc nulls first');
-  });
-});
-
-describe("escapeLike()", () => {
-  it("escapes %, _ and backslash", () => {
-    expect(escapeLike("50%_a\\b")).toBe("50\\%\\_a\\\\b");
+  it("writes each key's direction", () => {
+    const [first, second] = orderByKeys([{ ...count, desc: true }, id]);
+    expect(dialect.sqlToQuery(first as never).sql).toBe(
+      '"customers"."service_instance_count" desc',
+    );
+    expect(dialect.sqlToQuery(second as never).sql).toBe('"customers"."id" asc');
   });
 });

@@ -8,26 +8,24 @@ const parse = (text: string) => {
 };
 
 describe("parseOrderBy()", () => {
-  it("defaults to name, then id", () => {
-    expect(parse("  ").keys).toEqual([
-      { field: "name", desc: false },
+  it("defaults to name, which is unique and needs no tie-breaker", () => {
+    expect(parse("  ").keys).toEqual([{ field: "name", desc: false }]);
+  });
+
+  it("reads directions, ignores extra white space and breaks ties by id", () => {
+    expect(parse(" create_time desc ,service_instance_count ").keys).toEqual([
+      { field: "create_time", desc: true },
+      { field: "service_instance_count", desc: false },
       { field: "id", desc: false },
     ]);
   });
 
-  it("reads directions and ignores extra white space", () => {
-    expect(parse(" name desc ,create_time ").keys).toEqual([
+  it("drops keys after a unique one (name or id): they can never decide", () => {
+    expect(parse("reference_number, name desc, create_time").keys).toEqual([
+      { field: "reference_number", desc: false },
       { field: "name", desc: true },
-      { field: "create_time", desc: false },
-      { field: "id", desc: false },
     ]);
-  });
-
-  it("does not append id when it is already a key", () => {
-    expect(parse("id desc, name").keys).toEqual([
-      { field: "id", desc: true },
-      { field: "name", desc: false },
-    ]);
+    expect(parse("id desc, name").keys).toEqual([{ field: "id", desc: true }]);
   });
 
   it.each([
