@@ -29,6 +29,8 @@ export interface EmbeddedPostgresOptions {
   persistent?: boolean;
   /** Trade durability for speed (fsync off): for tests only. */
   unsafeFast?: boolean;
+  /** More server settings, e.g. `{ shared_buffers: "2GB" }` for a benchmark. */
+  settings?: Record<string, string>;
   onLog?: (message: string) => void;
 }
 
@@ -103,6 +105,10 @@ export async function startEmbeddedPostgres(
       ...(options.unsafeFast
         ? ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         : []),
+      ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => [
+        "-c",
+        `${name}=${value}`,
+      ]),
     ],
     onLog: log,
     onError: (err) => log(String(err)),

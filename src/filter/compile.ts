@@ -113,3 +113,26 @@ function textMatch(field: TextField, match: TextMatch, value: string, columns: F
   const indexed = match === "contains" || match === "suffix" || field === "description";
   return indexed ? sql`(${contains(columns.searchText, value)} and ${condition})` : condition;
 }
+
+/**
+ * Whether the filter requires a substring match (found through the trigram index) outside
+ * any negation. Rows meeting such a filter may cluster anywhere in a sort order, which
+ * the planner cannot know: see the customer store's list.
+ */
+export function requiresSubstringMatch(expr: FilterExpr): boolean {
+  switch (expr.kind) {
+    case "and":
+    case "or":
+      return expr.operands.some(requiresSubstringMatch);
+    case "term":
+      return expr.text !== "";
+    case "text_match":
+      return (
+        (expr.match === "contains" || expr.match === "suffix" || expr.field === "description") &&
+        expr.match !== "present" &&
+        expr.value !== ""
+      );
+    default:
+      return false;
+  }
+}

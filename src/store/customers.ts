@@ -1,4 +1,4 @@
-import { and, asc, count, eq, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, eq, getTableColumns, type SQL, sql } from "drizzle-orm";
 import { newUlid, randomBase32 } from "../domain/ids.js";
 import { normalizeKey } from "../domain/text.js";
 import type {
@@ -17,16 +17,24 @@ import {
   notFound,
 } from "../errors.js";
 import type { FilterExpr } from "../filter/ast.js";
-import { compileFilter, type FilterColumns } from "../filter/compile.js";
+import { compileFilter, type FilterColumns, requiresSubstringMatch } from "../filter/compile.js";
 import type { OrderKey } from "../filter/order-by.js";
 import { violatedConstraint } from "./constraint-errors.js";
 import type { Database, Executor } from "./db.js";
 import { writeOnce } from "./idempotency.js";
-import { orderByKeys, rowsAfter, type SortKey } from "./keyset.js";
+import { orderByKeys, partsAfter, type SortKey } from "./keyset.js";
 import { customerCounts, customers, serviceInstances } from "./schema.js";
 import { transact } from "./transaction.js";
 
-type CustomerRow = typeof customers.$inferSelect;
+// Everything a Customer and a page token need: not the search text and description key,
+// which are only ever read by PostgreSQL and would double the bytes of a page.
+const {
+  searchText: _searchText,
+  descriptionKey: _descriptionKey,
+  ...customerColumns
+} = getTableColumns(customers);
+
+type CustomerRow = Omit<typeof customers.$inferSelect, "searchText" | "descriptionKey">;
 
 const toCustomer = (row: CustomerRow): Customer => ({
   id: row.id,
@@ -183,7 +191,11 @@ export function createCustomerStore({ db }: { db: Database }): CustomerStore {
   }
 
   async function lockForWrite(tx: Executor, id: string, etag: string | undefined) {
-    const [row] = await tx.select().from(customers).where(eq(customers.id, id)).for("update");
+    const [row] = await tx
+      .select(customerColumns)
+      .from(customers)
+      .where(eq(customers.id, id))
+      .for("update");
     if (!row) throw notFound("customer", id);
     if (etag && etag !== row.etag) throw etagMismatch("customer", id, etag);
     return row;
@@ -191,7 +203,7 @@ export function createCustomerStore({ db }: { db: Database }): CustomerStore {
 
   return {
     async get(id) {
-      const [row] = await db.select().from(customers).where(eq(customers.id, id));
+      const [row] = await db.select(customerColumns).from(customers).where(eq(customers.id, id));
       if (!row) throw notFound("customer", id);
       return toCustomer(row);
     },
@@ -206,7 +218,7 @@ export function createCustomerStore({ db }: { db: Database }): CustomerStore {
             const [row] = await tx
               .insert(customers)
               .values({ id, ...derivedColumns(id, fields), etag: randomBase32(16) })
-              .returning();
+              .returning(customerColumns);
             return toCustomer(row as CustomerRow);
           },
         );
@@ -239,7 +251,7 @@ export function createCustomerStore({ db }: { db: Database }): CustomerStore {
                 updateTime: sql`now()`,
               })
               .where(eq(customers.id, id))
-              .returning();
+              .returning(customerColumns);
             return toCustomer(row as CustomerRow);
           },
           { dryRun: options.validateOnly },
@@ -279,18 +291,13 @@ export function createCustomerStore({ db }: { db: Database }): CustomerStore {
     async list(query) {
       const where = query.filter && compileFilter(query.filter, filterColumns);
       const keys = query.order.flatMap(({ field, desc }) => sortKeysOf[field](desc));
-      const page = query.after
-        ? and(where, rowsAfter(keys, pageValuesOf(query.after, query.order)))
-        : where;
-      const [rows, totalSize] = await Promise.all([
-        db
-          .select()
-          .from(customers)
-          .where(page)
-          .orderBy(...orderByKeys(keys))
-          .limit(query.limit + 1),
-        where ? countMatching(where) : countAll(),
-      ]);
+      const parts = query.after
+        ? partsAfter(keys, pageValuesOf(query.after, query.order))
+        : [undefined];
+      const { rows, totalSize } =
+        where && query.filter && requiresSubstringMatch(query.filter)
+          ? await listMatchesFirst(where, keys, parts, query.limit + 1)
+          : await listInOrder(where, keys, parts, query.limit + 1);
       const items = rows.slice(0, query.limit);
       const last = items[items.length - 1];
       return {
@@ -300,6 +307,73 @@ export function createCustomerStore({ db }: { db: Database }): CustomerStore {
       };
     },
   };
+
+  /** Reads the parts of a keyset page one after the other until `limit` rows are in. */
+  async function readParts<Row>(
+    parts: (SQL | undefined)[],
+    limit: number,
+    readPart: (part: SQL | undefined, limit: number) => Promise<Row[]>,
+  ): Promise<Row[]> {
+    const rows: Row[] = [];
+    for (const part of parts) {
+      rows.push(...(await readPart(part, limit - rows.length)));
+      if (rows.length >= limit) break;
+    }
+    return rows;
+  }
+
+  /** A page read in the order's index, with its count alongside. */
+  async function listInOrder(
+    where: SQL | undefined,
+    keys: SortKey[],
+    parts: (SQL | undefined)[],
+    limit: number,
+  ) {
+    const [rows, totalSize] = await Promise.all([
+      readParts(parts, limit, (part, n) =>
+        db
+          .select(customerColumns)
+          .from(customers)
+          .where(and(where, part))
+          .orderBy(...orderByKeys(keys))
+          .limit(n),
+      ),
+      where ? countMatching(where) : countAll(),
+    ]);
+    return { rows, totalSize };
+  }
+
+  /**
+   * A page of a filter with a substring match. Walking the order's index and testing each
+   * row, which the planner picks expecting matches to be spread evenly, reads most of the
+   * table when they cluster late in the order (measured: 1.2 s for a term in 3 % of a
+   * million customers). So all matches are read first, through the trigram index, counted
+   * by a window (total_size needs them all anyway) and then sorted. The window also keeps
+   * PostgreSQL from merging the subquery into the outer query, which takes the table's
+   * name so that the sort keys and page conditions still resolve.
+   */
+  async function listMatchesFirst(
+    where: SQL,
+    keys: SortKey[],
+    parts: (SQL | undefined)[],
+    limit: number,
+  ) {
+    const matches = db
+      .select({ ...customerColumns, total: sql<number>`count(*) over ()::integer`.as("total") })
+      .from(customers)
+      .where(where)
+      .as("customers");
+    const rows = await readParts(parts, limit, (part, n) =>
+      db
+        .select()
+        .from(matches)
+        .where(part)
+        .orderBy(...orderByKeys(keys))
+        .limit(n),
+    );
+    // Past the last match there is no row to carry the count.
+    return { rows, totalSize: rows[0]?.total ?? (await countMatching(where)) };
+  }
 
   async function countMatching(where: SQL) {
     const [row] = await db.select({ n: count() }).from(customers).where(where);

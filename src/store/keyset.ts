@@ -1,4 +1,4 @@
-import { type AnyColumn, type SQL, sql } from "drizzle-orm";
+import { type AnyColumn, and, type SQL, sql } from "drizzle-orm";
 
 /**
  * One key of a keyset order: a column or expression that is never null (nullable fields
@@ -16,37 +16,46 @@ export function orderByKeys(keys: SortKey[]): SQL[] {
 }
 
 /**
- * The condition for rows strictly after the row whose key values are `values` (bound
- * parameters, one per key) in the order of `keys`.
+ * The rows strictly after the row whose key values are `values` (bound parameters, one per
+ * key), in the order of `keys`, as disjoint conditions to be read one after the other:
+ * every row of a part comes before every row of the next.
  *
- * Keys that all go one way are one row comparison, which PostgreSQL answers with an index
- * range scan. With mixed directions (ties are broken by id ascending, so `x desc` makes
- * one) the exact condition is an OR chain; the row comparison of the leading keys that go
- * the same way is added as a bound so that the index scan still starts at the cursor.
+ * Keys that go one way make one row comparison, `(a, b) > ($1, $2)`, which PostgreSQL
+ * answers with an index range scan that starts at the cursor. A mixed order (ties are broken
+ * by id ascending, so `x desc` makes one) has one part per run of keys going one way:
+ * for `count desc, id asc` the rest of the cursor's group, `count = $1 and id > $2`, then
+ * `count < $1`. Each is again a range of the order's index, so a deep page inside a large
+ * group of ties costs what the first page costs.
  */
-export function rowsAfter(keys: SortKey[], values: SQL[]): SQL {
+export function partsAfter(keys: SortKey[], values: SQL[]): SQL[] {
   if (keys.length !== values.length || keys.length === 0) {
     throw new Error("keyset: keys and values differ in length");
   }
-  const first = keys[0] as SortKey;
-  let run = 1;
-  while (run < keys.length && (keys[run] as SortKey).desc === first.desc) run++;
-  const columns = sql.join(
-    keys.slice(0, run).map((k) => sql`${k.expr}`),
-    sql`, `,
-  );
-  const params = sql.join(values.slice(0, run), sql`, `);
-  if (run === keys.length) {
-    return first.desc ? sql`(${columns}) < (${params})` : sql`(${columns}) > (${params})`;
-  }
-  const bound = first.desc ? sql`(${columns}) <= (${params})` : sql`(${columns}) >= (${params})`;
-  return sql`(${bound} and ${after(keys, values, 0)})`;
+  const runs: { start: number; end: number }[] = [];
+  keys.forEach((key, i) => {
+    const last = runs[runs.length - 1];
+    if (last && keys[last.start]?.desc === key.desc) last.end = i + 1;
+    else runs.push({ start: i, end: i + 1 });
+  });
+  return runs
+    .map(({ start, end }) => {
+      const equalBefore = keys.slice(0, start).map((k, i) => sql`${k.expr} = ${values[i]}`);
+      const columns = sql.join(
+        keys.slice(start, end).map((k) => sql`${k.expr}`),
+        sql`, `,
+      );
+      const params = sql.join(values.slice(start, end), sql`, `);
+      const after = keys[start]?.desc
+        ? sql`(${columns}) < (${params})`
+        : sql`(${columns}) > (${params})`;
+      return and(...equalBefore, after) as SQL;
+    })
+    .reverse();
 }
 
-function after(keys: SortKey[], values: SQL[], i: number): SQL {
-  const key = keys[i] as SortKey;
-  const value = values[i] as SQL;
-  const strictly = key.desc ? sql`${key.expr} < ${value}` : sql`${key.expr} > ${value}`;
-  if (i === keys.length - 1) return strictly;
-  return sql`(${strictly} or (${key.expr} = ${value} and ${after(keys, values, i + 1)}))`;
+/** The rows after the cursor for an order whose keys all go one way: one condition. */
+export function rowsAfter(keys: SortKey[], values: SQL[]): SQL {
+  const parts = partsAfter(keys, values);
+  if (parts.length !== 1) throw new Error("keyset: a mixed order needs partsAfter()");
+  return parts[0] as SQL;
 }

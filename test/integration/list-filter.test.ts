@@ -245,7 +245,7 @@ describe("order_by: every order walks every row exactly once", () => {
   ];
 
   it.each(orders)("%s", async (orderBy) => {
-    for (const filter of ["", "-acme"]) {
+    for (const filter of ["", "-acme", "e", 'description : "a" OR service_instance_count > 1']) {
       const seen: string[] = [];
       let pageToken = "";
       let pages = 0;
@@ -315,5 +315,15 @@ describe("walks under change", () => {
     await expect(
       api.inventory.listCustomers({ filter: "globex", pageToken: first.nextPageToken }),
     ).rejects.toThrow(/page_token/);
+  });
+});
+
+describe("plans", () => {
+  it("plans every statement for its values, never with a generic plan", async () => {
+    // A generic plan of `search_text like $1` is one plan for rare and common terms alike.
+    const [setting] = await server.database.db.execute<{ plan_cache_mode: string }>(
+      "show plan_cache_mode",
+    );
+    expect(setting?.plan_cache_mode).toBe("force_custom_plan");
   });
 });

@@ -194,6 +194,23 @@ describe("ListCustomers search", () => {
     expect(await search("*")).toEqual([]);
   });
 
+  it("still counts the matches on a page emptied by a delete", async () => {
+    const one = await api.inventory.listCustomers({ search: "acme", pageSize: 1 });
+    const rest = await api.inventory.listCustomers({
+      search: "acme",
+      pageToken: one.nextPageToken,
+      pageSize: 1,
+    });
+    await api.inventory.deleteCustomer({ id: rest.customers[0]?.id ?? "" });
+    const emptied = await api.inventory.listCustomers({
+      search: "acme",
+      pageToken: one.nextPageToken,
+      pageSize: 1,
+    });
+    expect(emptied.customers).toEqual([]);
+    expect(emptied.totalSize).toBe(1);
+  });
+
   it("counts only matching rows in total_size", async () => {
     expect((await api.inventory.listCustomers({ search: "acme", pageSize: 1 })).totalSize).toBe(2);
   });

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import { describe, expect, it } from "vitest";
-import { orderByKeys, rowsAfter, type SortKey } from "../../src/store/keyset.js";
+import { orderByKeys, partsAfter, rowsAfter, type SortKey } from "../../src/store/keyset.js";
 import { customers } from "../../src/store/schema.js";
 
 const dialect = new PgDialect();
@@ -33,22 +33,27 @@ describe("rowsAfter()", () => {
     expect(desc.sql).toBe('("customers"."service_instance_count", "customers"."id") < ($1, $2)');
   });
 
-  it("bounds a mixed order by its leading run, then spells out the exact condition", () => {
-    const query = render([{ ...count, desc: true }, id], [3, "X"]);
-    expect(query.sql).toBe(
-      '(("customers"."service_instance_count") <= ($1) and ("customers"."service_instance_count" < $2 or ("customers"."service_instance_count" = $3 and "customers"."id" > $4)))',
+  it("reads a mixed order in parts: the rest of the cursor's group, then what follows", () => {
+    const parts = partsAfter([{ ...count, desc: true }, id], [sql`${3}`, sql`${"X"}`]).map((p) =>
+      dialect.sqlToQuery(p),
     );
-    expect(query.params).toEqual([3, 3, 3, "X"]);
+    expect(parts.map((p) => p.sql)).toEqual([
+      '("customers"."service_instance_count" = $1 and ("customers"."id") > ($2))',
+      '("customers"."service_instance_count") < ($1)',
+    ]);
+    expect(parts.map((p) => p.params)).toEqual([[3, "X"], [3]]);
+    expect(() => rowsAfter([{ ...count, desc: true }, id], [sql`${3}`, sql`${"X"}`])).toThrow();
   });
 
-  it("groups expression keys of one direction into the bound", () => {
-    const query = render(
+  it("groups keys of one direction into one row comparison per part", () => {
+    const parts = partsAfter(
       [{ ...isNull, desc: true }, { ...reference, desc: true }, id],
-      [false, "crm-1", "X"],
-    );
-    expect(query.sql).toContain(
-      `(("customers"."reference_key" is null), coalesce("customers"."reference_key", '')) <= ($1, $2)`,
-    );
+      [sql`${false}`, sql`${"crm-1"}`, sql`${"X"}`],
+    ).map((p) => dialect.sqlToQuery(p).sql);
+    expect(parts).toEqual([
+      `(("customers"."reference_key" is null) = $1 and coalesce("customers"."reference_key", '') = $2 and ("customers"."id") > ($3))`,
+      `(("customers"."reference_key" is null), coalesce("customers"."reference_key", '')) < ($1, $2)`,
+    ]);
   });
 
   it("refuses values that do not match the keys", () => {
