@@ -34,7 +34,7 @@ import { createStore } from "../src/store/index.js";
 import { migrateDatabase } from "../src/store/migrate.js";
 import * as schema from "../src/store/schema.js";
 import { startServiceProcess } from "../test/support/process.js";
-import { loadCustomers } from "./load.js";
+import { loadCustomers } from "../test/support/synthetic-customers.js";
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const REQUESTS = Number(process.env.REQUESTS ?? 200);
