@@ -1,22 +1,12 @@
 import { PgDialect } from "drizzle-orm/pg-core";
 import { describe, expect, it } from "vitest";
 import type { FieldViolation } from "../../src/errors.js";
-import { compileFilter, escapeLike, type FilterColumns } from "../../src/filter/compile.js";
+import { compileFilter, escapeLike } from "../../src/filter/compile.js";
 import { parseFilter } from "../../src/filter/filter.js";
-import { customers } from "../../src/store/schema.js";
+import { filterColumns } from "../../src/store/customers.js";
 
 const dialect = new PgDialect();
-const columns: FilterColumns = {
-  id: customers.id,
-  text: {
-    name: { key: customers.nameKey, nullable: false },
-    reference_number: { key: customers.referenceKey, nullable: true },
-    description: { key: customers.descriptionKey, nullable: false },
-  },
-  number: { service_instance_count: customers.serviceInstanceCount },
-  time: { create_time: customers.createTime, update_time: customers.updateTime },
-  searchText: customers.searchText,
-};
+const columns = filterColumns;
 
 function compile(text: string) {
   const violations: FieldViolation[] = [];
