@@ -1,23 +1,49 @@
 import { randomUUID } from "node:crypto";
-import type { Interceptor } from "@connectrpc/connect";
+import { Code, type ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import { toConnectError } from "./errors.js";
 import type { Logger } from "./log.js";
 
 const REQUEST_ID_HEADER = "x-request-id";
+
+/** The caller's address, set by the server for each request. */
+export const peerKey = createContextKey<string>("", { description: "peer address" });
+
+/** The protocol of a call, read off its content type. */
+function protocolOf(contentType: string | null): string {
+  if (!contentType) return "connect-get";
+  if (contentType.startsWith("application/grpc-web")) return "grpc-web";
+  if (contentType.startsWith("application/grpc")) return "grpc";
+  return "connect";
+}
 const acceptableRequestId = /^[\x21-\x7e]{1,128}$/;
 
 /**
  * Gives every call a request id (the caller's `x-request-id` if sensible, else a new UUID),
- * returns it in a response header, and maps whatever a handler throws through the one
- * error model: nothing internal reaches the client, unexpected errors are logged with the id.
+ * returns it in a response header, maps whatever a handler throws through the one error
+ * model (nothing internal reaches the client, unexpected errors are logged with the id), and
+ * logs one line per call: procedure, protocol, code, duration, request id and peer.
  */
 export function createErrorInterceptor({ logger }: { logger: Logger }): Interceptor {
   return (next) => async (req) => {
+    const started = performance.now();
     const given = req.header.get(REQUEST_ID_HEADER);
     const requestId = given && acceptableRequestId.test(given) ? given : randomUUID();
+    const logCall = (code: string) =>
+      logger.info(
+        {
+          procedure: `${req.service.typeName}/${req.method.name}`,
+          protocol: protocolOf(req.header.get("content-type")),
+          code,
+          durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+          requestId,
+          peer: req.contextValues.get(peerKey),
+        },
+        "call",
+      );
     try {
       const res = await next(req);
       res.header.set(REQUEST_ID_HEADER, requestId);
+      logCall("ok");
       return res;
     } catch (err) {
       const connectError = toConnectError(err, {
@@ -26,7 +52,12 @@ export function createErrorInterceptor({ logger }: { logger: Logger }): Intercep
         logger,
       });
       connectError.metadata.set(REQUEST_ID_HEADER, requestId);
+      logCall(codeName(connectError));
       throw connectError;
     }
   };
 }
+
+/** The code as Connect spells it, e.g. `invalid_argument`. */
+const codeName = (err: ConnectError) =>
+  (Code[err.code] ?? "unknown").replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();

@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const address = await server.listen(config.port, config.host);
   logger.info(
     { host: address.host, port: address.port, database: redactUrl(databaseUrl) },
-    `listening on http://${address.host}:${address.port} (gRPC, gRPC-Web, Connect over HTTP/2) with ${
+    `listening on http://${address.host}:${address.port} (gRPC, gRPC-Web and Connect over HTTP/2; Connect and gRPC-Web over HTTP/1.1) with ${
       embedded ? `embedded PostgreSQL in ${config.dataDir}` : "PostgreSQL at DATABASE_URL"
     }`,
   );

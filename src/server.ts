@@ -1,7 +1,9 @@
+import http from "node:http";
 import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import net, { type AddressInfo } from "node:net";
+import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { peerKey } from "./interceptors.js";
 import type { Logger } from "./log.js";
 
 export interface ServerDeps {
@@ -22,9 +24,37 @@ export interface Server {
   close(graceMs: number): Promise<void>;
 }
 
+/** What an HTTP/2 client with prior knowledge sends first (RFC 9113, 3.4). */
+const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
 /**
- * An unstarted HTTP/2 (cleartext, prior knowledge) server that hands every request to the
- * Connect router: gRPC, gRPC-Web and the Connect protocol on one port.
+ * Reads the first bytes of a connection and hands it, bytes put back, to the HTTP/2 server
+ * when they are the HTTP/2 preface and to the HTTP/1.1 server otherwise. Node's cleartext
+ * HTTP/2 server does not fall back to HTTP/1.1 by itself.
+ */
+function dispatchByPreface(socket: net.Socket, h2: net.Server, h1: net.Server) {
+  let seen = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    seen = Buffer.concat([seen, chunk]);
+    const compared = Math.min(seen.length, HTTP2_PREFACE.length);
+    const isHttp2 = seen.subarray(0, compared).equals(HTTP2_PREFACE.subarray(0, compared));
+    if (isHttp2 && compared < HTTP2_PREFACE.length) return; // not decided yet
+    socket.off("data", onData);
+    socket.pause();
+    socket.unshift(seen);
+    // The HTTP/2 session reads what is buffered, then consumes the socket natively: it must
+    // stay paused on the JavaScript side. The HTTP/1.1 server reads it as a stream.
+    (isHttp2 ? h2 : h1).emit("connection", socket);
+    if (!isHttp2) socket.resume();
+  };
+  socket.on("data", onData);
+  socket.on("error", () => socket.destroy());
+}
+
+/**
+ * An unstarted server that hands every request to the Connect router: gRPC, gRPC-Web and
+ * the Connect protocol over cleartext HTTP/2 (prior knowledge), and Connect and gRPC-Web
+ * over HTTP/1.1, all on one port.
  */
 export function createServer(deps: ServerDeps): Server {
   const shutdown = new AbortController();
@@ -34,8 +64,12 @@ export function createServer(deps: ServerDeps): Server {
     readMaxBytes: deps.maxMessageBytes,
     writeMaxBytes: deps.maxMessageBytes,
     shutdownSignal: shutdown.signal,
+    contextValues: (req) =>
+      createContextValues().set(peerKey, `${req.socket.remoteAddress}:${req.socket.remotePort}`),
   });
   const httpServer = http2.createServer({ settings: { maxConcurrentStreams: 256 } }, handler);
+  const http1Server = http.createServer({ keepAliveTimeout: 5_000 }, handler);
+  const listener = net.createServer((socket) => dispatchByPreface(socket, httpServer, http1Server));
   const sessions = new Set<http2.ServerHttp2Session>();
 
   httpServer.on("session", (session) => {
@@ -45,26 +79,39 @@ export function createServer(deps: ServerDeps): Server {
     session.on("error", (err) => deps.logger.debug({ err }, "http2 session error"));
   });
   httpServer.on("sessionError", (err) => deps.logger.debug({ err }, "http2 session error"));
-  httpServer.on("clientError", (err, socket) => {
+  httpServer.on("clientError", (err: Error, socket: net.Socket) => {
     deps.logger.debug({ err }, "client connection error");
     socket.destroy();
+  });
+  http1Server.on("clientError", (err: Error, socket: net.Socket) => {
+    deps.logger.debug({ err }, "client connection error");
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n", () => socket.destroy());
   });
 
   return {
     listen(port, host) {
       return new Promise((resolve, reject) => {
-        httpServer.once("error", reject);
-        httpServer.listen(port, host, () => {
-          httpServer.off("error", reject);
-          const address = httpServer.address() as AddressInfo;
+        listener.once("error", reject);
+        listener.listen(port, host, () => {
+          listener.off("error", reject);
+          const address = listener.address() as AddressInfo;
           resolve({ host: address.address, port: address.port });
         });
       });
     },
 
     async close(graceMs) {
-      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      const closed = Promise.all([
+        new Promise<void>((resolve) => listener.close(() => resolve())),
+        new Promise<void>((resolve) => httpServer.close(() => resolve())),
+        new Promise<void>((resolve) => http1Server.close(() => resolve())),
+      ]);
       for (const session of sessions) session.close();
+      http1Server.closeIdleConnections();
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), graceMs);
@@ -72,6 +119,7 @@ export function createServer(deps: ServerDeps): Server {
       if ((await Promise.race([closed, deadline])) === "timeout") {
         shutdown.abort();
         for (const session of sessions) session.destroy();
+        http1Server.closeAllConnections();
         await closed;
       }
       clearTimeout(timer);

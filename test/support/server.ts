@@ -11,7 +11,15 @@ import { createApp } from "../../src/app.js";
 import { createJsonLogger } from "../../src/log.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 
-export const transportKinds = ["connect-json", "connect-binary", "grpc-web", "grpc"] as const;
+/** Every protocol the one port serves: HTTP/2 unless the name says HTTP/1.1. */
+export const transportKinds = [
+  "connect-json",
+  "connect-binary",
+  "grpc-web",
+  "grpc",
+  "connect-json-http1",
+  "grpc-web-http1",
+] as const;
 export type TransportKind = (typeof transportKinds)[number];
 
 export interface Clients {
@@ -51,14 +59,15 @@ export async function startTestServer(
   const transport = (kind: TransportKind): Transport => {
     let t = transports.get(kind);
     if (!t) {
+      const httpVersion = kind.endsWith("-http1") ? "1.1" : "2";
       t =
         kind === "grpc"
           ? createGrpcTransport({ baseUrl })
-          : kind === "grpc-web"
-            ? createGrpcWebTransport({ baseUrl, httpVersion: "2" })
+          : kind.startsWith("grpc-web")
+            ? createGrpcWebTransport({ baseUrl, httpVersion })
             : createConnectTransport({
                 baseUrl,
-                httpVersion: "2",
+                httpVersion,
                 useBinaryFormat: kind === "connect-binary",
               });
       transports.set(kind, t);

@@ -1,0 +1,117 @@
+import { execFile } from "node:child_process";
+import net from "node:net";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "../support/server.js";
+
+// One port takes HTTP/2 with prior knowledge and HTTP/1.1, told apart by the first bytes.
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server.close());
+
+const curl = (...args: string[]) =>
+  promisify(execFile)("curl", ["-sS", "-i", "--max-time", "10", ...args]);
+
+const createUrl = () =>
+  `${server.baseUrl}/customerinventory.v1.CustomerInventoryService/CreateCustomer`;
+
+describe("one port for HTTP/1.1 and HTTP/2", () => {
+  it("answers plain curl over HTTP/1.1 with Connect JSON", async () => {
+    const { stdout } = await curl(
+      "--http1.1",
+      "-H",
+      "content-type: application/json",
+      "-d",
+      '{"customer": {"name": "over http1"}}',
+      createUrl(),
+    );
+    expect(stdout).toMatch(/^HTTP\/1\.1 200/);
+    expect(stdout).toContain('"name":"over http1"');
+  });
+
+  it("answers curl with HTTP/2 prior knowledge on the same port", async () => {
+    const { stdout } = await curl(
+      "--http2-prior-knowledge",
+      "-H",
+      "content-type: application/json",
+      "-d",
+      '{"customer": {"name": "over h2c"}}',
+      createUrl(),
+    );
+    expect(stdout).toMatch(/^HTTP\/2 200/);
+    expect(stdout).toContain('"name":"over h2c"');
+  });
+
+  it("maps errors over HTTP/1.1 like over HTTP/2", async () => {
+    const { stdout } = await curl(
+      "--http1.1",
+      "-H",
+      "content-type: application/json",
+      "-d",
+      '{"customer": {"name": ""}}',
+      createUrl(),
+    );
+    expect(stdout).toMatch(/^HTTP\/1\.1 400/);
+    expect(stdout).toContain('"code":"invalid_argument"');
+  });
+
+  it("survives garbage, silence and half a preface, and keeps serving", async () => {
+    const send = (bytes: string, wait = 200) =>
+      new Promise<string>((resolve) => {
+        const socket = net.connect(server.port, "127.0.0.1", () => socket.write(bytes));
+        let got = "";
+        socket.on("data", (d) => {
+          got += d.toString();
+        });
+        socket.on("error", () => resolve(got));
+        socket.on("close", () => resolve(got));
+        setTimeout(() => socket.destroy(), wait);
+      });
+    expect(await send("GARBAGE\r\n\r\n")).toMatch(/^HTTP\/1\.1 400/);
+    await send("");
+    await send("PRI * HTTP/2.0\r\n");
+    await send("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\u0000\u0000garbage-frame");
+    const { customer } = await server
+      .clients("connect-json-http1")
+      .inventory.createCustomer({ customer: { name: "still here" } });
+    expect(customer?.name).toBe("still here");
+  });
+});
+
+describe("call logs", () => {
+  it("logs one line per call: procedure, protocol, code, duration, request id, peer", async () => {
+    const before = server.logs.length;
+    await server
+      .clients("grpc")
+      .inventory.getCustomer(
+        { id: "01ARZ3NDEKTSV4RRFFQ69G5FAV" },
+        { headers: { "x-request-id": "log-me" } },
+      )
+      .catch(() => {});
+    await server
+      .clients("connect-json-http1")
+      .inventory.listCustomers({}, { headers: { "x-request-id": "log-me-too" } });
+    const calls = server.logs.slice(before).filter((l) => l.msg === "call");
+    expect(calls).toHaveLength(2);
+    expect(calls[0]).toMatchObject({
+      level: "info",
+      procedure: "customerinventory.v1.CustomerInventoryService/GetCustomer",
+      protocol: "grpc",
+      code: "not_found",
+      requestId: "log-me",
+    });
+    expect(calls[1]).toMatchObject({
+      procedure: "customerinventory.v1.CustomerInventoryService/ListCustomers",
+      protocol: "connect",
+      code: "ok",
+      requestId: "log-me-too",
+    });
+    for (const call of calls) {
+      expect(call.peer).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(call.durationMs).toBeGreaterThan(0);
+    }
+  });
+});
