@@ -1,10 +1,11 @@
+import { createHealth } from "./health.js";
 import { createErrorInterceptor } from "./interceptors.js";
 import type { Logger } from "./log.js";
 import { createRoutes } from "./routes.js";
 import { createServer, type Server } from "./server.js";
 import { anonymousCaller } from "./service/caller.js";
 import { createPageTokenCodec } from "./service/page-token.js";
-import type { Database } from "./store/db.js";
+import { type Database, pingDatabase } from "./store/db.js";
 import { createStore } from "./store/index.js";
 
 export interface AppDeps {
@@ -14,19 +15,37 @@ export interface AppDeps {
   pageTokenSecret: Buffer;
   /** Largest message, in bytes. */
   maxMessageBytes: number;
+  /** How often health checking probes the database. Default 2 s. */
+  healthProbeIntervalMs?: number;
 }
 
 /** The whole service wired together, as an unstarted server. */
 export function createApp(deps: AppDeps): Server {
+  const health = createHealth({
+    probe: () => pingDatabase(deps.db),
+    intervalMs: deps.healthProbeIntervalMs ?? 2_000,
+    timeoutMs: 1_000,
+    logger: deps.logger,
+  });
   const routes = createRoutes({
     store: createStore({ db: deps.db }),
     pageTokens: createPageTokenCodec({ secret: deps.pageTokenSecret }),
     callerOf: () => anonymousCaller,
+    health,
   });
-  return createServer({
+  const server = createServer({
     routes,
     interceptors: [createErrorInterceptor({ logger: deps.logger })],
     logger: deps.logger,
     maxMessageBytes: deps.maxMessageBytes,
   });
+  return {
+    listen: (port, host) => server.listen(port, host),
+    async close(graceMs) {
+      // Health watchers hear NOT_SERVING before the connections get GOAWAY.
+      health.markShuttingDown();
+      health.stop();
+      await server.close(graceMs);
+    },
+  };
 }

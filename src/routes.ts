@@ -1,15 +1,26 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { CustomerInventoryService } from "../gen/customerinventory/v1/customer_inventory_service_pb.js";
 import { ServiceInstanceService } from "../gen/customerinventory/v1/service_instance_service_pb.js";
+import { Health as HealthService } from "../gen/grpc/health/v1/health_pb.js";
+import type { Health } from "./health.js";
 import { createCustomerHandlers, type HandlerDeps } from "./service/customers.js";
+import { createHealthHandlers } from "./service/health.js";
+import { createReflection } from "./service/reflection.js";
 import { createSavedFilterHandlers } from "./service/saved-filters.js";
 import {
   createListServiceInstancesHandler,
   createServiceInstanceHandlers,
 } from "./service/service-instances.js";
 
-/** Registers both services of the API on a Connect router. */
-export function createRoutes(deps: HandlerDeps): (router: ConnectRouter) => void {
+/** Registers both services of the API, health checking and server reflection. */
+export function createRoutes(
+  deps: HandlerDeps & { health: Health },
+): (router: ConnectRouter) => void {
+  const reflection = createReflection([
+    CustomerInventoryService,
+    ServiceInstanceService,
+    HealthService,
+  ]);
   return (router) => {
     router.service(CustomerInventoryService, {
       ...createCustomerHandlers(deps),
@@ -17,5 +28,7 @@ export function createRoutes(deps: HandlerDeps): (router: ConnectRouter) => void
       ...createSavedFilterHandlers(deps),
     });
     router.service(ServiceInstanceService, createServiceInstanceHandlers(deps));
+    router.service(HealthService, createHealthHandlers(deps.health));
+    reflection(router);
   };
 }

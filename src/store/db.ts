@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import * as schema from "./schema.js";
@@ -55,4 +56,9 @@ export function createDatabase(options: DatabaseOptions): DatabaseHandle {
     db: drizzle(client, { schema }),
     close: (timeoutSeconds = 5) => client.end({ timeout: timeoutSeconds }),
   };
+}
+
+/** Resolves when the database answers a trivial query. */
+export async function pingDatabase(db: Database): Promise<void> {
+  await db.execute(sql`select 1`);
 }

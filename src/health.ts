@@ -1,0 +1,89 @@
+import type { Logger } from "./log.js";
+
+/** Whether the service can serve: the database answers and no shutdown has begun. */
+export interface Health {
+  readonly serving: boolean;
+  readonly shuttingDown: boolean;
+  /** Calls `listener` on every change; returns the unsubscribe function. */
+  subscribe(listener: (serving: boolean) => void): () => void;
+  /** NOT_SERVING from now on: load balancers stop sending calls before the server closes. */
+  markShuttingDown(): void;
+  /** Stops probing. */
+  stop(): void;
+}
+
+export interface HealthDeps {
+  /** Resolves when the database answers; rejects (or takes longer than `timeoutMs`) when not. */
+  probe: () => Promise<void>;
+  intervalMs: number;
+  timeoutMs: number;
+  logger: Logger;
+}
+
+/** Probes the database every `intervalMs` and tells subscribers when serving changes. */
+export function createHealth(deps: HealthDeps): Health {
+  let databaseUp = true; // the service starts only after migrating, so it was up a moment ago
+  let shuttingDown = false;
+  const listeners = new Set<(serving: boolean) => void>();
+  const serving = () => databaseUp && !shuttingDown;
+
+  const set = (update: () => void) => {
+    const before = serving();
+    update();
+    const after = serving();
+    if (after === before) return;
+    deps.logger.warn({ serving: after }, after ? "serving again" : "not serving");
+    for (const listener of listeners) listener(after);
+  };
+
+  const probeOnce = async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("database probe timed out")), deps.timeoutMs);
+    });
+    try {
+      await Promise.race([deps.probe(), timeout]);
+      set(() => {
+        databaseUp = true;
+      });
+    } catch (err) {
+      if (databaseUp) deps.logger.warn({ err }, "database probe failed");
+      set(() => {
+        databaseUp = false;
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  let running = false;
+  const interval = setInterval(() => {
+    if (running) return;
+    running = true;
+    void probeOnce().finally(() => {
+      running = false;
+    });
+  }, deps.intervalMs);
+  interval.unref();
+
+  return {
+    get serving() {
+      return serving();
+    },
+    get shuttingDown() {
+      return shuttingDown;
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    markShuttingDown() {
+      set(() => {
+        shuttingDown = true;
+      });
+    },
+    stop() {
+      clearInterval(interval);
+    },
+  };
+}
