@@ -1,6 +1,7 @@
 import { createHealth } from "./health.js";
 import { createErrorInterceptor } from "./interceptors.js";
 import type { Logger } from "./log.js";
+import { createMetrics } from "./metrics.js";
 import { createRoutes } from "./routes.js";
 import { createServer, type Server } from "./server.js";
 import { anonymousCaller } from "./service/caller.js";
@@ -17,6 +18,8 @@ export interface AppDeps {
   maxMessageBytes: number;
   /** How often health checking probes the database. Default 2 s. */
   healthProbeIntervalMs?: number;
+  /** Origins browsers may call from; default none. */
+  corsAllowedOrigins?: readonly string[];
 }
 
 /** The whole service wired together, as an unstarted server. */
@@ -33,11 +36,14 @@ export function createApp(deps: AppDeps): Server {
     callerOf: () => anonymousCaller,
     health,
   });
+  const metrics = createMetrics();
   const server = createServer({
     routes,
-    interceptors: [createErrorInterceptor({ logger: deps.logger })],
+    interceptors: [createErrorInterceptor({ logger: deps.logger, onCall: metrics.recordCall })],
     logger: deps.logger,
     maxMessageBytes: deps.maxMessageBytes,
+    corsAllowedOrigins: deps.corsAllowedOrigins ?? [],
+    plainRoutes: { "/metrics": metrics.serve },
   });
   return {
     listen: (port, host) => server.listen(port, host),

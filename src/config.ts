@@ -20,6 +20,8 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** Key that signs page tokens; unset means one generated once and kept in the database. */
   readonly pageTokenSecret: Buffer | undefined;
+  /** Origins browsers may call from (CORS_ALLOWED_ORIGINS, comma-separated; `*` for any). */
+  readonly corsAllowedOrigins: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -52,6 +54,17 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (secret !== undefined && secret.length < 32) {
     throw new ConfigError("PAGE_TOKEN_SECRET must be at least 32 characters");
   }
+  const corsAllowedOrigins = (env.CORS_ALLOWED_ORIGINS ?? "")
+    .split(",")
+    .map((o) => o.trim())
+    .filter((o) => o !== "");
+  for (const origin of corsAllowedOrigins) {
+    if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new ConfigError(
+        `CORS_ALLOWED_ORIGINS must list origins such as https://ops.example.com or * (got "${origin}")`,
+      );
+    }
+  }
   return Object.freeze({
     host: env.HOST || "127.0.0.1",
     port: integer(env, "PORT", 8080, 0, 65535),
@@ -63,6 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     maxMessageBytes: integer(env, "MAX_MESSAGE_BYTES", 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     shutdownGraceMs: integer(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     pageTokenSecret: secret === undefined ? undefined : Buffer.from(secret, "utf8"),
+    corsAllowedOrigins: Object.freeze(corsAllowedOrigins),
   });
 }
 

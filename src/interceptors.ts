@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Code, type ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import { toConnectError } from "./errors.js";
 import type { Logger } from "./log.js";
+import type { CallRecord } from "./metrics.js";
 
 const REQUEST_ID_HEADER = "x-request-id";
 
@@ -23,23 +24,28 @@ const acceptableRequestId = /^[\x21-\x7e]{1,128}$/;
  * model (nothing internal reaches the client, unexpected errors are logged with the id), and
  * logs one line per call: procedure, protocol, code, duration, request id and peer.
  */
-export function createErrorInterceptor({ logger }: { logger: Logger }): Interceptor {
+export function createErrorInterceptor({
+  logger,
+  onCall,
+}: {
+  logger: Logger;
+  /** Told of every finished call, e.g. to count it. */
+  onCall?: (call: CallRecord) => void;
+}): Interceptor {
   return (next) => async (req) => {
     const started = performance.now();
     const given = req.header.get(REQUEST_ID_HEADER);
     const requestId = given && acceptableRequestId.test(given) ? given : randomUUID();
-    const logCall = (code: string) =>
-      logger.info(
-        {
-          procedure: `${req.service.typeName}/${req.method.name}`,
-          protocol: protocolOf(req.header.get("content-type")),
-          code,
-          durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-          requestId,
-          peer: req.contextValues.get(peerKey),
-        },
-        "call",
-      );
+    const logCall = (code: string) => {
+      const call = {
+        procedure: `${req.service.typeName}/${req.method.name}`,
+        protocol: protocolOf(req.header.get("content-type")),
+        code,
+        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      };
+      logger.info({ ...call, requestId, peer: req.contextValues.get(peerKey) }, "call");
+      onCall?.(call);
+    };
     try {
       const res = await next(req);
       res.header.set(REQUEST_ID_HEADER, requestId);

@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     pageTokenSecret:
       config.pageTokenSecret ?? (await loadOrCreateSecret(database.db, "page_token")),
     maxMessageBytes: config.maxMessageBytes,
+    corsAllowedOrigins: config.corsAllowedOrigins,
   });
   const address = await server.listen(config.port, config.host);
   logger.info(

@@ -1,8 +1,9 @@
-import http from "node:http";
-import http2 from "node:http2";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import http2, { type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import net, { type AddressInfo } from "node:net";
 import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createCors } from "./cors.js";
 import { peerKey } from "./interceptors.js";
 import type { Logger } from "./log.js";
 
@@ -12,6 +13,10 @@ export interface ServerDeps {
   logger: Logger;
   /** Largest request or response message, in bytes, after decompression. */
   maxMessageBytes: number;
+  /** Origins browsers may call from (CORS); `*` for any, empty for none. */
+  corsAllowedOrigins: readonly string[];
+  /** Plain HTTP GET resources next to the API, by path (e.g. `/metrics`). */
+  plainRoutes?: Record<string, (res: ServerResponse | Http2ServerResponse) => Promise<void>>;
 }
 
 export interface Server {
@@ -67,8 +72,26 @@ export function createServer(deps: ServerDeps): Server {
     contextValues: (req) =>
       createContextValues().set(peerKey, `${req.socket.remoteAddress}:${req.socket.remotePort}`),
   });
-  const httpServer = http2.createServer({ settings: { maxConcurrentStreams: 256 } }, handler);
-  const http1Server = http.createServer({ keepAliveTimeout: 5_000 }, handler);
+  const applyCors = createCors(deps.corsAllowedOrigins);
+  const plainRoutes = deps.plainRoutes ?? {};
+  const handle = (
+    req: IncomingMessage | Http2ServerRequest,
+    res: ServerResponse | Http2ServerResponse,
+  ) => {
+    const plain = req.method === "GET" ? plainRoutes[req.url ?? ""] : undefined;
+    if (plain) {
+      plain(res).catch((err: unknown) => {
+        deps.logger.error({ err, path: req.url }, "serving a plain route failed");
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+      return;
+    }
+    if (applyCors(req, res)) return;
+    handler(req as never, res as never);
+  };
+  const httpServer = http2.createServer({ settings: { maxConcurrentStreams: 256 } }, handle);
+  const http1Server = http.createServer({ keepAliveTimeout: 5_000 }, handle);
   const listener = net.createServer((socket) => dispatchByPreface(socket, httpServer, http1Server));
   const sessions = new Set<http2.ServerHttp2Session>();
 

@@ -8,7 +8,7 @@ import { startTestServer, type TestServer } from "../support/server.js";
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ corsAllowedOrigins: ["https://ops.example.com"] });
 });
 afterAll(() => server.close());
 
@@ -113,5 +113,65 @@ describe("call logs", () => {
       expect(call.peer).toMatch(/^127\.0\.0\.1:\d+$/);
       expect(call.durationMs).toBeGreaterThan(0);
     }
+  });
+});
+
+describe("CORS", () => {
+  const url = () => `${server.baseUrl}/customerinventory.v1.CustomerInventoryService/ListCustomers`;
+  const preflight = (origin: string) =>
+    fetch(url(), {
+      method: "OPTIONS",
+      headers: {
+        origin,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type,connect-protocol-version,x-request-id",
+      },
+    });
+
+  it("answers a preflight from an allowed origin with what Connect and gRPC-Web need", async () => {
+    const res = await preflight("https://ops.example.com");
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-origin")).toBe("https://ops.example.com");
+    expect(res.headers.get("access-control-allow-methods")).toContain("POST");
+    const allowed = res.headers.get("access-control-allow-headers")?.toLowerCase() ?? "";
+    for (const h of ["content-type", "connect-protocol-version", "x-grpc-web", "x-request-id"]) {
+      expect(allowed).toContain(h);
+    }
+  });
+
+  it("gives other origins no CORS headers", async () => {
+    const res = await preflight("https://evil.example.com");
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("lets the browser read the response and its request id", async () => {
+    const res = await fetch(url(), {
+      method: "POST",
+      headers: { origin: "https://ops.example.com", "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBe("https://ops.example.com");
+    expect(res.headers.get("access-control-expose-headers")?.toLowerCase()).toContain(
+      "x-request-id",
+    );
+  });
+});
+
+describe("metrics", () => {
+  it("counts calls by procedure, protocol and code at /metrics, with process metrics", async () => {
+    await server
+      .clients("grpc")
+      .inventory.getCustomer({ id: "01ARZ3NDEKTSV4RRFFQ69G5FAV" })
+      .catch(() => {});
+    const res = await fetch(`${server.baseUrl}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/plain");
+    const text = await res.text();
+    expect(text).toMatch(
+      /rpc_calls_total\{procedure="customerinventory.v1.CustomerInventoryService\/GetCustomer",protocol="grpc",code="not_found"\} [1-9]/,
+    );
+    expect(text).toContain("rpc_duration_seconds_bucket{");
+    expect(text).toContain("process_resident_memory_bytes");
   });
 });

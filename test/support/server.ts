@@ -40,7 +40,12 @@ export interface TestServer {
 
 /** The whole service on a free port over a database of its own, as `npm start` wires it. */
 export async function startTestServer(
-  options: { poolSize?: number; maxMessageBytes?: number; healthProbeIntervalMs?: number } = {},
+  options: {
+    poolSize?: number;
+    maxMessageBytes?: number;
+    healthProbeIntervalMs?: number;
+    corsAllowedOrigins?: string[];
+  } = {},
 ): Promise<TestServer> {
   const database = await createTestDatabase({ poolSize: options.poolSize });
   const logs: Record<string, unknown>[] = [];
@@ -53,6 +58,7 @@ export async function startTestServer(
     pageTokenSecret: randomBytes(32),
     maxMessageBytes: options.maxMessageBytes ?? 4 * 1024 * 1024,
     healthProbeIntervalMs: options.healthProbeIntervalMs,
+    corsAllowedOrigins: options.corsAllowedOrigins,
   });
   const { port } = await server.listen(0, "127.0.0.1");
   const baseUrl = `http://127.0.0.1:${port}`;

@@ -35,9 +35,20 @@ describe("loadConfig()", () => {
     ["DATABASE_URL", "mysql://x"],
     ["PAGE_TOKEN_SECRET", "short"],
     ["DB_POOL_SIZE", "0"],
+    ["CORS_ALLOWED_ORIGINS", "https://ok.example.com, javascript:alert(1)"],
   ])("fails fast on a bad %s", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+});
+
+describe("CORS_ALLOWED_ORIGINS", () => {
+  it("reads a comma list of origins, none by default", () => {
+    expect(loadConfig({}).corsAllowedOrigins).toEqual([]);
+    expect(
+      loadConfig({ CORS_ALLOWED_ORIGINS: " https://a.example.com ,http://127.0.0.1:5173" })
+        .corsAllowedOrigins,
+    ).toEqual(["https://a.example.com", "http://127.0.0.1:5173"]);
   });
 });
 
