@@ -20,6 +20,8 @@ export interface AppDeps {
   healthProbeIntervalMs?: number;
   /** Origins browsers may call from; default none. */
   corsAllowedOrigins?: readonly string[];
+  /** Unary gRPC calls on the fast path. Default true. */
+  grpcFastPath?: boolean;
 }
 
 /** The whole service wired together, as an unstarted server. */
@@ -43,6 +45,7 @@ export function createApp(deps: AppDeps): Server {
     logger: deps.logger,
     maxMessageBytes: deps.maxMessageBytes,
     corsAllowedOrigins: deps.corsAllowedOrigins ?? [],
+    grpcFastPath: deps.grpcFastPath,
     plainRoutes: { "/metrics": metrics.serve },
   });
   return {

@@ -22,6 +22,8 @@ export interface Config {
   readonly pageTokenSecret: Buffer | undefined;
   /** Origins browsers may call from (CORS_ALLOWED_ORIGINS, comma-separated; `*` for any). */
   readonly corsAllowedOrigins: readonly string[];
+  /** Unary gRPC calls on the fast path (GRPC_FAST_PATH, default true). */
+  readonly grpcFastPath: boolean;
 }
 
 export class ConfigError extends Error {
@@ -65,6 +67,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       );
     }
   }
+  const fastPath = (env.GRPC_FAST_PATH || "true").toLowerCase();
+  if (fastPath !== "true" && fastPath !== "false") {
+    throw new ConfigError(`GRPC_FAST_PATH must be true or false (got "${env.GRPC_FAST_PATH}")`);
+  }
   return Object.freeze({
     host: env.HOST || "127.0.0.1",
     port: integer(env, "PORT", 8080, 0, 65535),
@@ -77,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     shutdownGraceMs: integer(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     pageTokenSecret: secret === undefined ? undefined : Buffer.from(secret, "utf8"),
     corsAllowedOrigins: Object.freeze(corsAllowedOrigins),
+    grpcFastPath: fastPath === "true",
   });
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Code, type ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
+import { fastPathKey } from "./adapter.js";
 import { toConnectError } from "./errors.js";
 import type { Logger } from "./log.js";
 import type { CallRecord } from "./metrics.js";
@@ -43,7 +44,8 @@ export function createErrorInterceptor({
         code,
         durationMs: Math.round((performance.now() - started) * 1000) / 1000,
       };
-      logger.info({ ...call, requestId, peer: req.contextValues.get(peerKey) }, "call");
+      const fastPath = req.contextValues.get(fastPathKey) || undefined;
+      logger.info({ ...call, requestId, peer: req.contextValues.get(peerKey), fastPath }, "call");
       onCall?.(call);
     };
     try {

@@ -46,6 +46,7 @@ async function main(): Promise<void> {
       config.pageTokenSecret ?? (await loadOrCreateSecret(database.db, "page_token")),
     maxMessageBytes: config.maxMessageBytes,
     corsAllowedOrigins: config.corsAllowedOrigins,
+    grpcFastPath: config.grpcFastPath,
   });
   const address = await server.listen(config.port, config.host);
   logger.info(

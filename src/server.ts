@@ -2,7 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import http2, { type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import net, { type AddressInfo } from "node:net";
 import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createNodeHandler } from "./adapter.js";
 import { createCors } from "./cors.js";
 import { peerKey } from "./interceptors.js";
 import type { Logger } from "./log.js";
@@ -15,6 +15,8 @@ export interface ServerDeps {
   maxMessageBytes: number;
   /** Origins browsers may call from (CORS); `*` for any, empty for none. */
   corsAllowedOrigins: readonly string[];
+  /** Unary gRPC calls on the fast path (see adapter.ts). Default true. */
+  grpcFastPath?: boolean;
   /** Plain HTTP GET resources next to the API, by path (e.g. `/metrics`). */
   plainRoutes?: Record<string, (res: ServerResponse | Http2ServerResponse) => Promise<void>>;
 }
@@ -63,7 +65,7 @@ function dispatchByPreface(socket: net.Socket, h2: net.Server, h1: net.Server) {
  */
 export function createServer(deps: ServerDeps): Server {
   const shutdown = new AbortController();
-  const handler = connectNodeAdapter({
+  const handler = createNodeHandler({
     routes: deps.routes,
     interceptors: deps.interceptors,
     readMaxBytes: deps.maxMessageBytes,
@@ -71,6 +73,7 @@ export function createServer(deps: ServerDeps): Server {
     shutdownSignal: shutdown.signal,
     contextValues: (req) =>
       createContextValues().set(peerKey, `${req.socket.remoteAddress}:${req.socket.remotePort}`),
+    grpcFastPath: deps.grpcFastPath ?? true,
   });
   const applyCors = createCors(deps.corsAllowedOrigins);
   const plainRoutes = deps.plainRoutes ?? {};
@@ -88,7 +91,7 @@ export function createServer(deps: ServerDeps): Server {
       return;
     }
     if (applyCors(req, res)) return;
-    handler(req as never, res as never);
+    handler(req, res);
   };
   const httpServer = http2.createServer({ settings: { maxConcurrentStreams: 256 } }, handle);
   const http1Server = http.createServer({ keepAliveTimeout: 5_000 }, handle);

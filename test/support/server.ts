@@ -45,6 +45,7 @@ export async function startTestServer(
     maxMessageBytes?: number;
     healthProbeIntervalMs?: number;
     corsAllowedOrigins?: string[];
+    grpcFastPath?: boolean;
   } = {},
 ): Promise<TestServer> {
   const database = await createTestDatabase({ poolSize: options.poolSize });
@@ -59,6 +60,7 @@ export async function startTestServer(
     maxMessageBytes: options.maxMessageBytes ?? 4 * 1024 * 1024,
     healthProbeIntervalMs: options.healthProbeIntervalMs,
     corsAllowedOrigins: options.corsAllowedOrigins,
+    grpcFastPath: options.grpcFastPath,
   });
   const { port } = await server.listen(0, "127.0.0.1");
   const baseUrl = `http://127.0.0.1:${port}`;

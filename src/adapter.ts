@@ -1,0 +1,276 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { DescMethodUnary, DescService } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  type ContextValues,
+  createConnectRouter,
+  createContextKey,
+  createHandlerContext,
+  createServiceImplSpec,
+  type Interceptor,
+  type MethodImplSpec,
+  type ServiceImpl,
+} from "@connectrpc/connect";
+import {
+  createMethodSerializationLookup,
+  invokeUnaryImplementation,
+  type UniversalHandler,
+} from "@connectrpc/connect/protocol";
+import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import {
+  compressionBrotli,
+  compressionGzip,
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+} from "@connectrpc/connect-node";
+
+type NodeRequest = IncomingMessage | Http2ServerRequest;
+
+/** Set on the calls the fast path serves (the call log says so). */
+export const fastPathKey = createContextKey(false, { description: "served by the gRPC fast path" });
+type NodeResponse = ServerResponse | Http2ServerResponse;
+
+export interface AdapterOptions {
+  routes: (router: ConnectRouter) => void;
+  interceptors: Interceptor[];
+  readMaxBytes: number;
+  writeMaxBytes: number;
+  shutdownSignal: AbortSignal;
+  contextValues: (req: NodeRequest) => ContextValues;
+  /** Serve unary gRPC calls on the fast path (default); false sends every call through Connect. */
+  grpcFastPath: boolean;
+}
+
+interface FastMethod {
+  spec: MethodImplSpec & { kind: "unary" };
+  serialization: ReturnType<typeof createMethodSerializationLookup>;
+}
+
+/**
+ * The request handler for every protocol, as connect-node's `connectNodeAdapter` is, with a
+ * fast path for unary gRPC calls (../shared/research/connect-grpc-gap.md): connect-node runs
+ * even those through a chain of async iterables, which costs several times the CPU of
+ * @grpc/grpc-js. The fast path reads the one request message whole, calls Connect's own
+ * handler context, interceptors and implementation, and writes one response with its
+ * trailers. Whatever is not a plain unary gRPC call with one uncompressed message within the
+ * limits (other protocols, streams, compression, malformed or oversized envelopes, bad
+ * timeouts) goes to Connect's universal handler, so that errors stay exactly Connect's.
+ */
+export function createNodeHandler(options: AdapterOptions) {
+  const router = createConnectRouter({
+    interceptors: options.interceptors,
+    readMaxBytes: options.readMaxBytes,
+    writeMaxBytes: options.writeMaxBytes,
+    shutdownSignal: options.shutdownSignal,
+    acceptCompression: [compressionGzip, compressionBrotli],
+  });
+  options.routes(router);
+  const universal = new Map<string, UniversalHandler>();
+  for (const handler of router.handlers) universal.set(handler.requestPath, handler);
+
+  const fast = new Map<string, FastMethod>();
+  if (options.grpcFastPath) {
+    options.routes(recordUnaryMethods(fast, options));
+  }
+
+  /** Connect's universal handler, reading the body from the request or from `body`. */
+  function viaConnect(
+    handler: UniversalHandler,
+    req: NodeRequest,
+    res: NodeResponse,
+    body?: Buffer,
+  ) {
+    const uReq = universalRequestFromNodeRequest(
+      req as never,
+      res as never,
+      // Connect takes a body already read in place of the JSON it would parse itself.
+      (body === undefined ? undefined : oneChunk(body)) as never,
+      options.contextValues(req),
+    );
+    handler(uReq)
+      .then((uRes) => universalResponseToNodeResponse(uRes, res as never))
+      .catch(() => {
+        // The client went away or the response could not be written: nothing to answer.
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+  }
+
+  return function handle(req: NodeRequest, res: NodeResponse) {
+    const path = req.url?.split("?", 2)[0] ?? "";
+    const handler = universal.get(path);
+    if (!handler) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    const method = fast.get(path);
+    if (!method || !isPlainGrpc(req)) {
+      viaConnect(handler, req, res);
+      return;
+    }
+    readBody(req, options.readMaxBytes + 5)
+      .then((body) => {
+        const length = body.length >= 5 ? body.readUInt32BE(1) : -1;
+        const timeout = parseTimeout(
+          headerOf(req, "grpc-timeout") ?? null,
+          Number.MAX_SAFE_INTEGER,
+        );
+        const plain =
+          body.length >= 5 &&
+          body[0] === 0 &&
+          length === body.length - 5 &&
+          length <= options.readMaxBytes &&
+          timeout.error === undefined;
+        if (!plain) return viaConnect(handler, req, res, body);
+        return fastUnary(method, req, res, body.subarray(5), timeout.timeoutMs);
+      })
+      .catch(() => {
+        // Reading failed: the client is gone (or sent more than any message may hold,
+        // which Connect answers from here).
+        if (!req.destroyed && !res.headersSent) viaConnect(handler, req, res, Buffer.alloc(0));
+      });
+  };
+
+  async function fastUnary(
+    method: FastMethod,
+    req: NodeRequest,
+    res: NodeResponse,
+    message: Buffer,
+    timeoutMs: number | undefined,
+  ) {
+    const abort = new AbortController();
+    const onClose = () =>
+      abort.abort(new ConnectError("the client closed the call", Code.Canceled));
+    req.once("close", onClose);
+    const context = createHandlerContext({
+      ...method.spec,
+      service: method.spec.method.parent,
+      requestMethod: "POST",
+      protocolName: "grpc",
+      timeoutMs,
+      shutdownSignal: options.shutdownSignal,
+      requestSignal: abort.signal,
+      requestHeader: webHeaders(req),
+      url: `http://${headerOf(req, ":authority") ?? headerOf(req, "host") ?? "localhost"}${req.url}`,
+      responseHeader: { "content-type": "application/grpc+proto" },
+      responseTrailer: { "grpc-status": "0" },
+      contextValues: options.contextValues(req).set(fastPathKey, true),
+    });
+    let frame: Buffer | undefined;
+    try {
+      const input = method.serialization.getI(true).parse(message);
+      const output = await invokeUnaryImplementation(
+        method.spec,
+        context,
+        input,
+        options.interceptors,
+      );
+      const bytes = method.serialization.getO(true).serialize(output);
+      frame = Buffer.allocUnsafe(5 + bytes.length);
+      frame[0] = 0;
+      frame.writeUInt32BE(bytes.length, 1);
+      frame.set(bytes, 5);
+    } catch (err) {
+      setTrailerStatus(
+        context.responseTrailer,
+        err instanceof ConnectError
+          ? err
+          : new ConnectError("internal error", Code.Internal, undefined, undefined, err),
+      );
+    } finally {
+      req.off("close", onClose);
+      context.abort();
+    }
+    if (res.destroyed || res.headersSent) return;
+    res.writeHead(200, nodeHeaders(context.responseHeader));
+    res.addTrailers(nodeHeaders(context.responseTrailer));
+    if (frame) res.end(frame);
+    else res.end();
+  }
+}
+
+/** A router that only records the unary methods' implementations for the fast path. */
+function recordUnaryMethods(into: Map<string, FastMethod>, options: AdapterOptions) {
+  const record = {
+    service(service: DescService, impl: Partial<ServiceImpl<DescService>>) {
+      const spec = createServiceImplSpec(service, impl as ServiceImpl<DescService>);
+      for (const method of service.methods) {
+        const methodSpec = spec.methods[method.localName];
+        if (method.methodKind !== "unary" || !methodSpec || methodSpec.kind !== "unary") continue;
+        into.set(`/${service.typeName}/${method.name}`, {
+          spec: methodSpec,
+          serialization: createMethodSerializationLookup(
+            method as DescMethodUnary,
+            undefined,
+            undefined,
+            { readMaxBytes: options.readMaxBytes, writeMaxBytes: options.writeMaxBytes },
+          ),
+        });
+      }
+      return record;
+    },
+  };
+  return record as unknown as ConnectRouter;
+}
+
+/** gRPC over HTTP/2 with the protobuf codec and no compression. */
+function isPlainGrpc(req: NodeRequest): boolean {
+  if (req.httpVersionMajor !== 2 || req.method !== "POST") return false;
+  const type = headerOf(req, "content-type");
+  if (type !== "application/grpc" && type !== "application/grpc+proto") return false;
+  const encoding = headerOf(req, "grpc-encoding");
+  return encoding === undefined || encoding === "identity";
+}
+
+const headerOf = (req: NodeRequest, name: string): string | undefined => {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(", ") : value;
+};
+
+/** Reads the whole body; rejects beyond `limit` bytes. */
+function readBody(req: NodeRequest, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners("data");
+        resolve(Buffer.concat(chunks)); // Connect reports the size from the envelope
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once("end", () => resolve(Buffer.concat(chunks)));
+    req.once("error", reject);
+  });
+}
+
+function oneChunk(body: Buffer): AsyncIterable<Uint8Array> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      if (body.length > 0) yield body;
+    },
+  };
+}
+
+function webHeaders(req: NodeRequest): Headers {
+  const headers = new Headers();
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (key.startsWith(":") || value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) headers.append(key, v);
+  }
+  return headers;
+}
+
+function nodeHeaders(headers: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  headers.forEach((value, key) => {
+    out[key] = value;
+  });
+  return out;
+}
