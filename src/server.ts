@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import http2, { type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import net, { type AddressInfo } from "node:net";
@@ -65,6 +66,8 @@ function dispatchByPreface(socket: net.Socket, h2: net.Server, h1: net.Server) {
  */
 export function createServer(deps: ServerDeps): Server {
   const shutdown = new AbortController();
+  // Every call in flight links its own signal to this one (and unlinks when it ends).
+  setMaxListeners(0, shutdown.signal);
   const handler = createNodeHandler({
     routes: deps.routes,
     interceptors: deps.interceptors,
