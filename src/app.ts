@@ -22,6 +22,10 @@ export interface AppDeps {
   corsAllowedOrigins?: readonly string[];
   /** Unary gRPC calls on the fast path. Default true. */
   grpcFastPath?: boolean;
+  /** Serve TLS (ALPN h2 and http/1.1) with this certificate chain and key. */
+  tls?: { cert: Buffer; key: Buffer };
+  /** HTTP/2 connections idle this long are closed. Default 5 minutes. */
+  idleTimeoutMs?: number;
 }
 
 /** The whole service wired together, as an unstarted server. */
@@ -46,6 +50,8 @@ export function createApp(deps: AppDeps): Server {
     maxMessageBytes: deps.maxMessageBytes,
     corsAllowedOrigins: deps.corsAllowedOrigins ?? [],
     grpcFastPath: deps.grpcFastPath,
+    tls: deps.tls,
+    idleTimeoutMs: deps.idleTimeoutMs,
     plainRoutes: { "/metrics": metrics.serve },
   });
   return {

@@ -24,6 +24,10 @@ export interface Config {
   readonly corsAllowedOrigins: readonly string[];
   /** Unary gRPC calls on the fast path (GRPC_FAST_PATH, default true). */
   readonly grpcFastPath: boolean;
+  /** PEM certificate chain and key files (TLS_CERT_FILE, TLS_KEY_FILE); unset: cleartext. */
+  readonly tls: { certFile: string; keyFile: string } | undefined;
+  /** HTTP/2 connections idle this long are closed (IDLE_TIMEOUT_MS, default 300000). */
+  readonly idleTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -71,6 +75,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (fastPath !== "true" && fastPath !== "false") {
     throw new ConfigError(`GRPC_FAST_PATH must be true or false (got "${env.GRPC_FAST_PATH}")`);
   }
+  const certFile = env.TLS_CERT_FILE || undefined;
+  const keyFile = env.TLS_KEY_FILE || undefined;
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError("TLS_CERT_FILE and TLS_KEY_FILE must be set together");
+  }
   return Object.freeze({
     host: env.HOST || "127.0.0.1",
     port: integer(env, "PORT", 8080, 0, 65535),
@@ -84,6 +93,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     pageTokenSecret: secret === undefined ? undefined : Buffer.from(secret, "utf8"),
     corsAllowedOrigins: Object.freeze(corsAllowedOrigins),
     grpcFastPath: fastPath === "true",
+    tls: certFile && keyFile ? Object.freeze({ certFile, keyFile }) : undefined,
+    idleTimeoutMs: integer(env, "IDLE_TIMEOUT_MS", 300_000, 1_000, 86_400_000),
   });
 }
 

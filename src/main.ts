@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig, redactUrl } from "./config.js";
 import { createJsonLogger } from "./log.js";
@@ -47,11 +48,16 @@ async function main(): Promise<void> {
     maxMessageBytes: config.maxMessageBytes,
     corsAllowedOrigins: config.corsAllowedOrigins,
     grpcFastPath: config.grpcFastPath,
+    tls: config.tls && {
+      cert: await readFile(config.tls.certFile),
+      key: await readFile(config.tls.keyFile),
+    },
+    idleTimeoutMs: config.idleTimeoutMs,
   });
   const address = await server.listen(config.port, config.host);
   logger.info(
     { host: address.host, port: address.port, database: redactUrl(databaseUrl) },
-    `listening on http://${address.host}:${address.port} (gRPC, gRPC-Web and Connect over HTTP/2; Connect and gRPC-Web over HTTP/1.1) with ${
+    `listening on ${config.tls ? "https" : "http"}://${address.host}:${address.port} (gRPC, gRPC-Web and Connect over HTTP/2; Connect and gRPC-Web over HTTP/1.1${config.tls ? "; TLS" : ""}) with ${
       embedded ? `embedded PostgreSQL in ${config.dataDir}` : "PostgreSQL at DATABASE_URL"
     }`,
   );

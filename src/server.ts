@@ -16,6 +16,10 @@ export interface ServerDeps {
   maxMessageBytes: number;
   /** Origins browsers may call from (CORS); `*` for any, empty for none. */
   corsAllowedOrigins: readonly string[];
+  /** Serve TLS with this certificate chain and key (ALPN: h2 and http/1.1); else cleartext. */
+  tls?: { cert: Buffer; key: Buffer };
+  /** Close HTTP/2 connections idle for this long, in milliseconds. Default 5 minutes. */
+  idleTimeoutMs?: number;
   /** Unary gRPC calls on the fast path (see adapter.ts). Default true. */
   grpcFastPath?: boolean;
   /** Plain HTTP GET resources next to the API, by path (e.g. `/metrics`). */
@@ -96,14 +100,29 @@ export function createServer(deps: ServerDeps): Server {
     if (applyCors(req, res)) return;
     handler(req, res);
   };
-  const httpServer = http2.createServer({ settings: { maxConcurrentStreams: 256 } }, handle);
+  const settings = { maxConcurrentStreams: 256 };
+  // With TLS, ALPN picks HTTP/2 or HTTP/1.1 and one secure server takes both. In cleartext,
+  // a plain listener tells them apart by the first bytes (dispatchByPreface).
+  const httpServer = deps.tls
+    ? http2.createSecureServer({ ...deps.tls, allowHTTP1: true, settings }, handle)
+    : http2.createServer({ settings }, handle);
   const http1Server = http.createServer({ keepAliveTimeout: 5_000 }, handle);
-  const listener = net.createServer((socket) => dispatchByPreface(socket, httpServer, http1Server));
+  const listener = deps.tls
+    ? httpServer
+    : net.createServer((socket) => dispatchByPreface(socket, httpServer, http1Server));
   const sessions = new Set<http2.ServerHttp2Session>();
+  const sockets = new Set<net.Socket>();
+  listener.on("connection", (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  const idleTimeoutMs = deps.idleTimeoutMs ?? 300_000;
 
   httpServer.on("session", (session) => {
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
+    // A connection with no stream for idleTimeoutMs is told to go away.
+    session.setTimeout(idleTimeoutMs, () => session.close());
     // An abrupt client must never take the process down.
     session.on("error", (err) => deps.logger.debug({ err }, "http2 session error"));
   });
@@ -134,11 +153,11 @@ export function createServer(deps: ServerDeps): Server {
     },
 
     async close(graceMs) {
-      const closed = Promise.all([
-        new Promise<void>((resolve) => listener.close(() => resolve())),
-        new Promise<void>((resolve) => httpServer.close(() => resolve())),
-        new Promise<void>((resolve) => http1Server.close(() => resolve())),
-      ]);
+      const closed = Promise.all(
+        [...new Set<net.Server>([listener, httpServer, http1Server])].map(
+          (server) => new Promise<void>((resolve) => server.close(() => resolve())),
+        ),
+      );
       for (const session of sessions) session.close();
       http1Server.closeIdleConnections();
       let timer: NodeJS.Timeout | undefined;
@@ -149,6 +168,7 @@ export function createServer(deps: ServerDeps): Server {
         shutdown.abort();
         for (const session of sessions) session.destroy();
         http1Server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
         await closed;
       }
       clearTimeout(timer);

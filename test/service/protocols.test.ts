@@ -1,5 +1,9 @@
 import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import http2 from "node:http2";
 import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -173,5 +177,80 @@ describe("metrics", () => {
     );
     expect(text).toContain("rpc_duration_seconds_bucket{");
     expect(text).toContain("process_resident_memory_bytes");
+  });
+});
+
+describe("TLS", () => {
+  it("serves HTTP/2 and HTTP/1.1 over TLS, chosen by ALPN, on one port", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "tls-"));
+    try {
+      await promisify(execFile)("openssl", [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-keyout",
+        path.join(dir, "key.pem"),
+        "-out",
+        path.join(dir, "cert.pem"),
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ]);
+      const tls = {
+        cert: readFileSync(path.join(dir, "cert.pem")),
+        key: readFileSync(path.join(dir, "key.pem")),
+      };
+      const secure = await startTestServer({ tls });
+      try {
+        expect(secure.baseUrl).toMatch(/^https:/);
+        for (const kind of [
+          "grpc",
+          "connect-binary",
+          "connect-json-http1",
+          "grpc-web-http1",
+        ] as const) {
+          const { customer } = await secure
+            .clients(kind)
+            .inventory.createCustomer({ customer: { name: `tls ${kind}` } });
+          expect(customer?.name).toBe(`tls ${kind}`);
+        }
+        const { stdout } = await curl(
+          "--http1.1",
+          "--cacert",
+          path.join(dir, "cert.pem"),
+          "-H",
+          "content-type: application/json",
+          "-d",
+          "{}",
+          `${secure.baseUrl}/customerinventory.v1.CustomerInventoryService/ListCustomers`,
+        );
+        expect(stdout).toMatch(/^HTTP\/1\.1 200/);
+      } finally {
+        await secure.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("idle connections", () => {
+  it("closes an HTTP/2 connection that carries no call for the idle timeout", async () => {
+    const idle = await startTestServer({ idleTimeoutMs: 1_000 });
+    try {
+      const session = http2.connect(idle.baseUrl);
+      await new Promise((resolve) => session.once("connect", resolve));
+      const started = Date.now();
+      await new Promise((resolve) => session.once("close", resolve));
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await idle.close();
+    }
   });
 });

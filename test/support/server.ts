@@ -46,6 +46,8 @@ export async function startTestServer(
     healthProbeIntervalMs?: number;
     corsAllowedOrigins?: string[];
     grpcFastPath?: boolean;
+    tls?: { cert: Buffer; key: Buffer };
+    idleTimeoutMs?: number;
   } = {},
 ): Promise<TestServer> {
   const database = await createTestDatabase({ poolSize: options.poolSize });
@@ -61,9 +63,13 @@ export async function startTestServer(
     healthProbeIntervalMs: options.healthProbeIntervalMs,
     corsAllowedOrigins: options.corsAllowedOrigins,
     grpcFastPath: options.grpcFastPath,
+    tls: options.tls,
+    idleTimeoutMs: options.idleTimeoutMs,
   });
   const { port } = await server.listen(0, "127.0.0.1");
-  const baseUrl = `http://127.0.0.1:${port}`;
+  const baseUrl = `${options.tls ? "https" : "http"}://127.0.0.1:${port}`;
+  // Trust the test's own certificate.
+  const nodeOptions = options.tls ? { ca: options.tls.cert } : {};
   const transports = new Map<TransportKind, Transport>();
   const transport = (kind: TransportKind): Transport => {
     let t = transports.get(kind);
@@ -71,12 +77,13 @@ export async function startTestServer(
       const httpVersion = kind.endsWith("-http1") ? "1.1" : "2";
       t =
         kind === "grpc"
-          ? createGrpcTransport({ baseUrl })
+          ? createGrpcTransport({ baseUrl, nodeOptions })
           : kind.startsWith("grpc-web")
-            ? createGrpcWebTransport({ baseUrl, httpVersion })
+            ? createGrpcWebTransport({ baseUrl, httpVersion, nodeOptions })
             : createConnectTransport({
                 baseUrl,
                 httpVersion,
+                nodeOptions,
                 useBinaryFormat: kind === "connect-binary",
               });
       transports.set(kind, t);

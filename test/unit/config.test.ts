@@ -36,6 +36,9 @@ describe("loadConfig()", () => {
     ["PAGE_TOKEN_SECRET", "short"],
     ["DB_POOL_SIZE", "0"],
     ["CORS_ALLOWED_ORIGINS", "https://ok.example.com, javascript:alert(1)"],
+    ["TLS_CERT_FILE", "/etc/cert.pem"],
+    ["GRPC_FAST_PATH", "maybe"],
+    ["IDLE_TIMEOUT_MS", "10"],
   ])("fails fast on a bad %s", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
