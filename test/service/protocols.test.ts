@@ -5,7 +5,10 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CustomerInventoryService } from "../../gen/customerinventory/v1/customer_inventory_service_pb.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 // One port takes HTTP/2 with prior knowledge and HTTP/1.1, told apart by the first bytes.
@@ -252,5 +255,27 @@ describe("idle connections", () => {
     } finally {
       await idle.close();
     }
+  });
+});
+
+describe("Connect GET", () => {
+  it("serves the side-effect-free reads as GET requests, and no write", async () => {
+    const { customer } = await server
+      .clients("connect-json")
+      .inventory.createCustomer({ customer: { name: "read by get" } });
+    const id = customer?.id ?? "";
+    const viaGet = createClient(
+      CustomerInventoryService,
+      createConnectTransport({ baseUrl: server.baseUrl, httpVersion: "1.1", useHttpGet: true }),
+    );
+    expect((await viaGet.getCustomer({ id })).customer?.name).toBe("read by get");
+    const query = `connect=v1&encoding=json&message=${encodeURIComponent(JSON.stringify({ id }))}`;
+    const base = `${server.baseUrl}/customerinventory.v1.CustomerInventoryService`;
+    const read = await curl("--http1.1", `${base}/GetCustomer?${query}`);
+    expect(read.stdout).toMatch(/^HTTP\/1\.1 200/);
+    expect(read.stdout).toContain('"name":"read by get"');
+    const write = await curl("--http1.1", `${base}/DeleteCustomer?${query}`);
+    expect(write.stdout).toMatch(/^HTTP\/1\.1 405/);
+    expect((await viaGet.getCustomer({ id })).customer?.id).toBe(id);
   });
 });
