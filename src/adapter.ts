@@ -29,6 +29,8 @@ import {
 
 type NodeRequest = IncomingMessage | Http2ServerRequest;
 
+const CALL_DONE = new ConnectError("the call is done", Code.Canceled);
+
 /** Set on the calls the fast path serves (the call log says so). */
 export const fastPathKey = createContextKey(false, { description: "served by the gRPC fast path" });
 type NodeResponse = ServerResponse | Http2ServerResponse;
@@ -183,7 +185,9 @@ export function createNodeHandler(options: AdapterOptions) {
       );
     } finally {
       req.off("close", onClose);
-      context.abort();
+      // Ends the call's deadline timer and signal links; a shared reason spares a
+      // DOMException per call.
+      context.abort(CALL_DONE);
     }
     if (res.destroyed || res.headersSent) return;
     res.writeHead(200, nodeHeaders(context.responseHeader));

@@ -37,3 +37,42 @@ export function createJsonLogger(options: {
   };
   return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
 }
+
+export interface BufferedWriter {
+  write(line: string): void;
+  /** Writes out whatever is buffered, at once. */
+  flush(): void;
+}
+
+/**
+ * Batches log lines into few writes. With one JSON line per call, a write per line was the
+ * largest single cost of a call (13 % of the process's CPU in a profile at 16 streams).
+ * Lines wait at most `flushMs`; the owner flushes on exit.
+ */
+export function createBufferedWriter(options: {
+  write: (chunk: string) => void;
+  flushMs: number;
+  maxBytes: number;
+}): BufferedWriter {
+  let buffer = "";
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (buffer === "") return;
+    const chunk = buffer;
+    buffer = "";
+    options.write(chunk);
+  };
+  return {
+    write(line) {
+      buffer += line;
+      if (buffer.length >= options.maxBytes) flush();
+      else if (!timer) {
+        timer = setTimeout(flush, options.flushMs);
+        timer.unref();
+      }
+    },
+    flush,
+  };
+}
