@@ -85,13 +85,22 @@ export function createNodeHandler(options: AdapterOptions) {
     res: NodeResponse,
     body?: Buffer,
   ) {
-    const uReq = universalRequestFromNodeRequest(
-      req as never,
-      res as never,
-      // Connect takes a body already read in place of the JSON it would parse itself.
-      (body === undefined ? undefined : oneChunk(body)) as never,
-      options.contextValues(req),
-    );
+    let uReq: ReturnType<typeof universalRequestFromNodeRequest>;
+    try {
+      uReq = universalRequestFromNodeRequest(
+        req as never,
+        res as never,
+        // Connect takes a body already read in place of the JSON it would parse itself.
+        (body === undefined ? undefined : oneChunk(body)) as never,
+        options.contextValues(req),
+      );
+    } catch {
+      // Connect throws synchronously on a request it cannot read (an HTTP/1.0 request
+      // without a Host header, say): thrown from here, that would end the process.
+      res.writeHead(400);
+      res.end();
+      return;
+    }
     handler(uReq)
       .then((uRes) => universalResponseToNodeResponse(uRes, res as never))
       .catch(() => {

@@ -98,7 +98,14 @@ export function createServer(deps: ServerDeps): Server {
       return;
     }
     if (applyCors(req, res)) return;
-    handler(req, res);
+    try {
+      handler(req, res);
+    } catch (err) {
+      // Nothing a client sends may end the process.
+      deps.logger.error({ err, path: req.url }, "request handler failed");
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    }
   };
   const settings = { maxConcurrentStreams: 256 };
   // With TLS, ALPN picks HTTP/2 or HTTP/1.1 and one secure server takes both. In cleartext,

@@ -78,6 +78,13 @@ describe("one port for HTTP/1.1 and HTTP/2", () => {
         setTimeout(() => socket.destroy(), wait);
       });
     expect(await send("GARBAGE\r\n\r\n")).toMatch(/^HTTP\/1\.1 400/);
+    // HTTP/1.0 without a Host header: Connect cannot build the request URL.
+    expect(
+      await send(
+        "POST /customerinventory.v1.CustomerInventoryService/GetCustomer HTTP/1.0\r\n" +
+          "content-type: application/json\r\ncontent-length: 2\r\n\r\n{}",
+      ),
+    ).toMatch(/^HTTP\/1\.1 400/);
     await send("");
     await send("PRI * HTTP/2.0\r\n");
     await send("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\u0000\u0000garbage-frame");
