@@ -260,6 +260,8 @@ function readBody(req: NodeRequest, limit: number): Promise<Buffer> {
     });
     req.once("end", () => resolve(Buffer.concat(chunks)));
     req.once("error", reject);
+    // A stream reset before the end emits neither: without this the call would wait forever.
+    req.once("close", () => reject(new Error("the request closed before its end")));
   });
 }
 

@@ -302,3 +302,25 @@ describe("gRPC fast path on malformed, compressed, oversized and timed calls", (
     expect(a).toEqual(b);
   });
 });
+
+describe("gRPC fast path and abrupt clients", () => {
+  it("lets a client reset a call mid-message without leaving it waiting or taking the server down", async () => {
+    for (let i = 0; i < 20; i++) {
+      const session = http2.connect(fast.baseUrl);
+      const stream = session.request({
+        ":method": "POST",
+        ":path": "/customerinventory.v1.CustomerInventoryService/GetCustomer",
+        "content-type": "application/grpc",
+        te: "trailers",
+      });
+      stream.on("error", () => {});
+      stream.write(Buffer.from([0, 0, 0, 0, 100, 1, 2])); // promises 100 bytes, sends 2
+      await new Promise((r) => setTimeout(r, 5));
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+      session.destroy();
+    }
+    const inventory = createClient(CustomerInventoryService, fast.transport("grpc"));
+    const res = await inventory.listCustomers({});
+    expect(res.totalSize).toBeGreaterThanOrEqual(0);
+  });
+});
