@@ -15,6 +15,18 @@ export function codePointLength(value: string): number {
   return n;
 }
 
+/**
+ * What is wrong with query text (a search or a filter) before it is read at all: a NUL,
+ * which PostgreSQL refuses, broken UTF-16, or more than `max` code points. Undefined if none.
+ */
+export function queryTextProblem(text: string, max: number): string | undefined {
+  if (text.includes("\u0000")) return "must not contain NUL characters";
+  if (!text.isWellFormed()) return "must be valid UTF-8 text";
+  const length = codePointLength(text);
+  if (length > max) return `must be at most ${max} characters (got ${length})`;
+  return undefined;
+}
+
 // Cc (C0, DEL, C1) and the bidi embedding/override/isolate controls.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const forbiddenAnywhere = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u;

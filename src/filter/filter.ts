@@ -1,4 +1,4 @@
-import { codePointLength } from "../domain/text.js";
+import { queryTextProblem } from "../domain/text.js";
 import type { FieldViolation } from "../errors.js";
 import type { FilterExpr } from "./ast.js";
 import { FilterSyntaxError } from "./lexer.js";
@@ -26,12 +26,8 @@ export function parseFilter(
     violations.push({ field, description });
     return undefined;
   };
-  if (text.includes("\u0000")) return fail("must not contain NUL characters");
-  if (!text.isWellFormed()) return fail("must be valid UTF-8 text");
-  const length = codePointLength(text);
-  if (length > MAX_FILTER_LENGTH) {
-    return fail(`must be at most ${MAX_FILTER_LENGTH} characters (got ${length})`);
-  }
+  const problem = queryTextProblem(text, MAX_FILTER_LENGTH);
+  if (problem) return fail(problem);
   try {
     return { expr: parseFilterExpression(text) };
   } catch (err) {

@@ -1,4 +1,4 @@
-import { codePointLength, normalizeKey } from "../domain/text.js";
+import { normalizeKey, queryTextProblem } from "../domain/text.js";
 import type { FieldViolation } from "../errors.js";
 
 /** The longest search accepted, in characters. */
@@ -14,20 +14,9 @@ export function parseSearch(
   field: string,
   violations: FieldViolation[],
 ): string[] | undefined {
-  if (text.includes("\u0000")) {
-    violations.push({ field, description: "must not contain NUL characters" });
-    return undefined;
-  }
-  if (!text.isWellFormed()) {
-    violations.push({ field, description: "must be valid UTF-8 text" });
-    return undefined;
-  }
-  const length = codePointLength(text);
-  if (length > MAX_SEARCH_LENGTH) {
-    violations.push({
-      field,
-      description: `must be at most ${MAX_SEARCH_LENGTH} characters (got ${length})`,
-    });
+  const problem = queryTextProblem(text, MAX_SEARCH_LENGTH);
+  if (problem) {
+    violations.push({ field, description: problem });
     return undefined;
   }
   // The same white space set as String.prototype.trim (WhiteSpace and LineTerminator).
