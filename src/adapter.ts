@@ -69,14 +69,10 @@ export function createNodeHandler(options: AdapterOptions) {
     shutdownSignal: options.shutdownSignal,
     acceptCompression: [compressionGzip, compressionBrotli],
   });
-  options.routes(router);
+  const fast = new Map<string, FastMethod>();
+  options.routes(options.grpcFastPath ? recordingUnaryMethods(router, fast, options) : router);
   const universal = new Map<string, UniversalHandler>();
   for (const handler of router.handlers) universal.set(handler.requestPath, handler);
-
-  const fast = new Map<string, FastMethod>();
-  if (options.grpcFastPath) {
-    options.routes(recordUnaryMethods(fast, options));
-  }
 
   /** Connect's universal handler, reading the body from the request or from `body`. */
   function viaConnect(
@@ -206,10 +202,21 @@ export function createNodeHandler(options: AdapterOptions) {
   }
 }
 
-/** A router that only records the unary methods' implementations for the fast path. */
-function recordUnaryMethods(into: Map<string, FastMethod>, options: AdapterOptions) {
-  const record = {
-    service(service: DescService, impl: Partial<ServiceImpl<DescService>>) {
+/**
+ * `router`, that also records the implementations of unary methods registered on it, for
+ * the fast path. Only whole services are recorded; a single `rpc` still reaches Connect.
+ */
+function recordingUnaryMethods(
+  router: ConnectRouter,
+  into: Map<string, FastMethod>,
+  options: AdapterOptions,
+): ConnectRouter {
+  const recording: ConnectRouter = {
+    get handlers() {
+      return router.handlers;
+    },
+    service(service, impl, serviceOptions) {
+      router.service(service, impl, serviceOptions);
       const spec = createServiceImplSpec(service, impl as ServiceImpl<DescService>);
       for (const method of service.methods) {
         const methodSpec = spec.methods[method.localName];
@@ -224,10 +231,14 @@ function recordUnaryMethods(into: Map<string, FastMethod>, options: AdapterOptio
           ),
         });
       }
-      return record;
+      return recording;
+    },
+    rpc(method, impl, rpcOptions) {
+      router.rpc(method, impl, rpcOptions);
+      return recording;
     },
   };
-  return record as unknown as ConnectRouter;
+  return recording;
 }
 
 /** gRPC over HTTP/2 with the protobuf codec and no compression. */
