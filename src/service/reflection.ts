@@ -85,20 +85,15 @@ export function createReflection(services: DescService[]) {
     }
   };
 
+  // Both protocol versions have the same messages under different names.
+  async function* serverReflectionInfo<R extends Request>(requests: AsyncIterable<R>) {
+    for await (const req of requests) {
+      yield { validHost: req.host, originalRequest: req, messageResponse: answer(req) };
+    }
+  }
+
   return (router: ConnectRouter) => {
-    router.service(v1.ServerReflection, {
-      async *serverReflectionInfo(requests) {
-        for await (const req of requests) {
-          yield { validHost: req.host, originalRequest: req, messageResponse: answer(req) };
-        }
-      },
-    });
-    router.service(v1alpha.ServerReflection, {
-      async *serverReflectionInfo(requests) {
-        for await (const req of requests) {
-          yield { validHost: req.host, originalRequest: req, messageResponse: answer(req) };
-        }
-      },
-    });
+    router.service(v1.ServerReflection, { serverReflectionInfo });
+    router.service(v1alpha.ServerReflection, { serverReflectionInfo });
   };
 }
