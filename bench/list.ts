@@ -10,7 +10,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -35,6 +35,7 @@ import { migrateDatabase } from "../src/store/migrate.js";
 import * as schema from "../src/store/schema.js";
 import { startServiceProcess } from "../test/support/process.js";
 import { loadCustomers } from "../test/support/synthetic-customers.js";
+import { grpcFrame, median, readLatencyLog, requireH2load, summarize } from "./h2load.js";
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const REQUESTS = Number(process.env.REQUESTS ?? 200);
@@ -74,29 +75,13 @@ const scenarios: Scenario[] = [
 
 const options = { poolSize: 10, statementTimeoutMs: 60_000, connectTimeoutSeconds: 10 };
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
-
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
-
-function summarize(durationsMs: number[]) {
-  const sorted = [...durationsMs].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
-}
-
 /** The service under h2load: one connection, one call in flight, REQUESTS calls. */
 function loadService(port: number, request: ListCustomersRequest, scratch: string) {
-  const message = toBinary(ListCustomersRequestSchema, request);
-  const frame = Buffer.alloc(5 + message.length);
-  frame.writeUInt32BE(message.length, 1);
-  Buffer.from(message).copy(frame, 5);
   const body = path.join(scratch, "request.bin");
   const log = path.join(scratch, "latency.tsv");
   requireH2load();
   rmSync(log, { force: true });
-  execFileSync("sh", ["-c", `cat > ${body}`], { input: frame });
+  writeFileSync(body, grpcFrame(toBinary(ListCustomersRequestSchema, request)));
   execFileSync(
     "h2load",
     [
@@ -117,20 +102,9 @@ function loadService(port: number, request: ListCustomersRequest, scratch: strin
     ],
     { stdio: "pipe" },
   );
-  const durations = readFileSync(log, "utf8")
-    .trim()
-    .split("\n")
-    .map((line) => Number(line.split("\t")[2]) / 1000);
+  const durations = readLatencyLog(log);
   if (durations.length !== REQUESTS) throw new Error(`h2load answered ${durations.length} calls`);
   return summarize(durations);
-}
-
-function requireH2load() {
-  try {
-    execFileSync("h2load", ["--version"], { stdio: "pipe" });
-  } catch {
-    throw new Error("h2load is missing: apt-get install -y nghttp2-client");
-  }
 }
 
 interface Query {

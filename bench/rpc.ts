@@ -16,6 +16,7 @@ import { GetCustomerRequestSchema } from "../gen/customerinventory/v1/customer_i
 import { startEmbeddedPostgres } from "../src/embedded-postgres.js";
 import { migrateDatabase } from "../src/store/migrate.js";
 import { loadCustomers } from "../test/support/synthetic-customers.js";
+import { grpcFrame, median, readLatencyLog, requireH2load, summarize } from "./h2load.js";
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const DURATION = Number(process.env.DURATION ?? 10);
@@ -94,18 +95,11 @@ function h2load(target: Target, concurrency: number, scratch: string) {
   );
   const rps = Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(output)?.[1] ?? Number.NaN);
   const failed = Number(/(\d+) failed/.exec(output)?.[1] ?? 0);
-  const durations = readFileSync(log, "utf8")
-    .trim()
-    .split("\n")
-    .map((line) => Number(line.split("\t")[2]) / 1000)
-    .sort((a, b) => a - b);
-  const at = (p: number) =>
-    durations[Math.min(durations.length - 1, Math.floor(p * durations.length))] ?? Number.NaN;
-  return { rps, p50: at(0.5), p99: at(0.99), failed };
+  return { rps, ...summarize(readLatencyLog(log)), failed };
 }
 
 async function main() {
-  execFileSync("h2load", ["--version"]);
+  requireH2load();
   const scratch = mkdtempSync(path.join(tmpdir(), "bench-rpc-"));
   const embedded = await startEmbeddedPostgres({
     dataDir: scratch,
@@ -127,10 +121,7 @@ async function main() {
 
     const id = `01J${String(Math.ceil(ROWS / 2)).padStart(23, "0")}`;
     const message = toBinary(GetCustomerRequestSchema, create(GetCustomerRequestSchema, { id }));
-    const frame = Buffer.alloc(5 + message.length);
-    frame.writeUInt32BE(message.length, 1);
-    frame.set(message, 5);
-    writeFileSync(path.join(scratch, "get.bin"), frame);
+    writeFileSync(path.join(scratch, "get.bin"), grpcFrame(message));
     writeFileSync(path.join(scratch, "get.json"), JSON.stringify({ id }));
 
     const env = { DATABASE_URL: url.toString(), PORT: "0", LOG_LEVEL: "info" };
@@ -180,8 +171,6 @@ async function main() {
       }
     }
     const rssAfter = rssMiB(fast.child.pid ?? 0);
-    const median = (v: number[]) =>
-      [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] ?? Number.NaN;
 
     console.log(
       `\n## GetCustomer at ${ROWS} customers: ${REPS} runs of ${DURATION} s each, interleaved; medians`,
