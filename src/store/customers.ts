@@ -74,48 +74,61 @@ function derivedColumns(id: string, fields: CustomerFields) {
   };
 }
 
-/**
- * Each order_by field as non-null sort keys (see keyset.ts), with the indexes of schema.ts
- * in mind. A missing reference number sorts after all others ascending and before them
- * descending: `(reference_key is null)` sorts first, then the value.
- */
-const sortKeysOf: Record<OrderKey["field"], (desc: boolean) => SortKey[]> = {
-  name: (desc) => [{ expr: customers.nameKey, desc }],
-  reference_number: (desc) => [
-    { expr: sql`(${customers.referenceKey} is null)`, desc },
-    { expr: sql`coalesce(${customers.referenceKey}, '')`, desc },
-  ],
-  create_time: (desc) => [{ expr: customers.createTime, desc }],
-  update_time: (desc) => [{ expr: customers.updateTime, desc }],
-  service_instance_count: (desc) => [{ expr: customers.serviceInstanceCount, desc }],
-  id: (desc) => [{ expr: customers.id, desc }],
-};
-
-/** The bound parameters for one page token value, one per sort key of its field. */
-const keyValuesOf: Record<OrderKey["field"], (value: CursorValue) => SQL[]> = {
-  name: (value) => [sql`${value}`],
-  reference_number: (value) => [sql`${value === null}`, sql`${value ?? ""}`],
-  create_time: (value) => [sql`${value}::timestamptz`],
-  update_time: (value) => [sql`${value}::timestamptz`],
-  service_instance_count: (value) => [sql`${value}::integer`],
-  id: (value) => [sql`${value}`],
-};
-
 type CursorValue = Cursor[number];
 
-/** How each sort field reads its page token value off a row. */
-const cursorValues: Record<OrderKey["field"], (row: CustomerRow) => CursorValue> = {
-  name: (row) => row.nameKey,
-  reference_number: (row) => row.referenceKey,
-  create_time: (row) => row.createTime.toISOString(),
-  update_time: (row) => row.updateTime.toISOString(),
-  service_instance_count: (row) => row.serviceInstanceCount,
-  id: (row) => row.id,
+/** How one order_by field sorts, and how its position goes into and out of a page token. */
+interface SortField {
+  /** Non-null sort keys (see keyset.ts), matching the indexes of schema.ts. */
+  keys: (desc: boolean) => SortKey[];
+  /** The field's page-token value, read off a row. */
+  cursor: (row: CustomerRow) => CursorValue;
+  /** That value as bound parameters, one per key. */
+  params: (value: CursorValue) => SQL[];
+}
+
+const oneKey = (
+  column: SortKey["expr"],
+  cursor: SortField["cursor"],
+  param: (value: CursorValue) => SQL = (value) => sql`${value}`,
+): SortField => ({
+  keys: (desc) => [{ expr: column, desc }],
+  cursor,
+  params: (value) => [param(value)],
+});
+
+const sortFields: Record<OrderKey["field"], SortField> = {
+  name: oneKey(customers.nameKey, (row) => row.nameKey),
+  // A missing reference number sorts after all others ascending and before them
+  // descending: `(reference_key is null)` sorts first, then the value.
+  reference_number: {
+    keys: (desc) => [
+      { expr: sql`(${customers.referenceKey} is null)`, desc },
+      { expr: sql`coalesce(${customers.referenceKey}, '')`, desc },
+    ],
+    cursor: (row) => row.referenceKey,
+    params: (value) => [sql`${value === null}`, sql`${value ?? ""}`],
+  },
+  create_time: oneKey(
+    customers.createTime,
+    (row) => row.createTime.toISOString(),
+    (value) => sql`${value}::timestamptz`,
+  ),
+  update_time: oneKey(
+    customers.updateTime,
+    (row) => row.updateTime.toISOString(),
+    (value) => sql`${value}::timestamptz`,
+  ),
+  service_instance_count: oneKey(
+    customers.serviceInstanceCount,
+    (row) => row.serviceInstanceCount,
+    (value) => sql`${value}::integer`,
+  ),
+  id: oneKey(customers.id, (row) => row.id),
 };
 
 /** The sort-key values of `row` under `order`, as they go into a page token. */
 const cursorOf = (row: CustomerRow, order: OrderKey[]): Cursor =>
-  order.map(({ field }) => cursorValues[field](row));
+  order.map(({ field }) => sortFields[field].cursor(row));
 
 /** The columns filters read (exported for the compiler's tests). */
 export const filterColumns: FilterColumns = {
@@ -290,7 +303,7 @@ export function createCustomerStore({ db }: { db: Database }): CustomerStore {
 
     async list(query) {
       const where = query.filter && compileFilter(query.filter, filterColumns);
-      const keys = query.order.flatMap(({ field, desc }) => sortKeysOf[field](desc));
+      const keys = query.order.flatMap(({ field, desc }) => sortFields[field].keys(desc));
       const parts = query.after
         ? partsAfter(keys, pageValuesOf(query.after, query.order))
         : [undefined];
@@ -393,5 +406,5 @@ export function createCustomerStore({ db }: { db: Database }): CustomerStore {
 function pageValuesOf(cursor: Cursor, order: OrderKey[]): SQL[] {
   // Tokens are bound to their order (see the service), so this is a token from elsewhere.
   if (cursor.length !== order.length) throw invalidField("page_token", "is not a valid page token");
-  return order.flatMap(({ field }, i) => keyValuesOf[field](cursor[i] ?? null));
+  return order.flatMap(({ field }, i) => sortFields[field].params(cursor[i] ?? null));
 }
