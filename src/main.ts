@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig, redactUrl } from "./config.js";
-import { createBufferedWriter, createJsonLogger } from "./log.js";
+import { createLogger, stdoutDestination } from "./log.js";
 import { createDatabase } from "./store/db.js";
 import { purgeIdempotencyRecords } from "./store/idempotency.js";
 import { migrateDatabase } from "./store/migrate.js";
@@ -22,13 +22,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const output = createBufferedWriter({
-    write: (chunk) => process.stdout.write(chunk),
-    flushMs: 50,
-    maxBytes: 64 * 1024,
-  });
-  process.on("exit", output.flush);
-  const logger = createJsonLogger({ level: config.logLevel, write: output.write });
+  const logger = createLogger({ level: config.logLevel, destination: stdoutDestination() });
 
   const embedded = config.databaseUrl
     ? undefined

@@ -4,7 +4,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CustomerInventoryService } from "../../gen/customerinventory/v1/customer_inventory_service_pb.js";
 import { createApp } from "../../src/app.js";
-import { createJsonLogger } from "../../src/log.js";
+import { createLogger } from "../../src/log.js";
 import { createDatabase } from "../../src/store/db.js";
 import { callError } from "../support/errors.js";
 import { startTestServer, type TestServer, transportKinds } from "../support/server.js";
@@ -80,7 +80,7 @@ describe("an unreachable database", () => {
     });
     const app = createApp({
       db: unreachable.db,
-      logger: createJsonLogger({ level: "silent" }),
+      logger: createLogger({ level: "silent", destination: { write: () => {} } }),
       pageTokenSecret: randomBytes(32),
       maxMessageBytes: 1024 * 1024,
     });

@@ -8,7 +8,7 @@ import {
 import { CustomerInventoryService } from "../../gen/customerinventory/v1/customer_inventory_service_pb.js";
 import { ServiceInstanceService } from "../../gen/customerinventory/v1/service_instance_service_pb.js";
 import { createApp } from "../../src/app.js";
-import { createJsonLogger } from "../../src/log.js";
+import { createLogger } from "../../src/log.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 
 /** Every protocol the one port serves: HTTP/2 unless the name says HTTP/1.1. */
@@ -54,9 +54,9 @@ export async function startTestServer(
   const logs: Record<string, unknown>[] = [];
   const server = createApp({
     db: database.db,
-    logger: createJsonLogger({
+    logger: createLogger({
       level: "debug",
-      write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>),
+      destination: { write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) },
     }),
     pageTokenSecret: randomBytes(32),
     maxMessageBytes: options.maxMessageBytes ?? 4 * 1024 * 1024,
