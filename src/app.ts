@@ -6,11 +6,13 @@ import { createRoutes } from "./routes.js";
 import { createServer, type Server } from "./server.js";
 import { anonymousCaller } from "./service/caller.js";
 import { createPageTokenCodec } from "./service/page-token.js";
-import { type Database, pingDatabase } from "./store/db.js";
+import { type Database, type PoolUsage, pingDatabase } from "./store/db.js";
 import { createStore } from "./store/index.js";
 
 export interface AppDeps {
   db: Database;
+  /** The pool's state, for /metrics. */
+  poolUsage: () => PoolUsage;
   logger: Logger;
   /** Signs page tokens: the same on every replica. */
   pageTokenSecret: Buffer;
@@ -42,7 +44,7 @@ export function createApp(deps: AppDeps): Server {
     callerOf: () => anonymousCaller,
     health,
   });
-  const metrics = createMetrics();
+  const metrics = createMetrics({ poolUsage: deps.poolUsage });
   const server = createServer({
     routes,
     interceptors: [createErrorInterceptor({ logger: deps.logger, onCall: metrics.recordCall })],

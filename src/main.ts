@@ -42,6 +42,7 @@ async function main(): Promise<void> {
   });
   const server = createApp({
     db: database.db,
+    poolUsage: database.usage,
     logger,
     pageTokenSecret:
       config.pageTokenSecret ?? (await loadOrCreateSecret(database.db, "page_token")),

@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { PoolUsage } from "./store/db.js";
 
 /** One finished call, as the call interceptor sees it. */
 export interface CallRecord {
@@ -16,10 +17,33 @@ export interface Metrics {
   serve(res: ServerResponse | Http2ServerResponse): Promise<void>;
 }
 
-/** Prometheus metrics of calls (count and latency by procedure, protocol and code) and the process. */
-export function createMetrics(): Metrics {
+/**
+ * Prometheus metrics of calls (count and latency by procedure, protocol and code), of the
+ * database pool (read at each scrape) and of the process.
+ */
+export function createMetrics(deps: { poolUsage: () => PoolUsage }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const poolGauge = (name: string, help: string, read: (usage: PoolUsage) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read(deps.poolUsage()));
+      },
+    });
+  poolGauge("db_pool_size", "Connections the database pool may open.", (u) => u.size);
+  poolGauge(
+    "db_pool_in_use",
+    "Pool connections running a statement or holding a transaction.",
+    (u) => u.inUse,
+  );
+  poolGauge(
+    "db_pool_waiting",
+    "Statements and transactions waiting for a free pool connection.",
+    (u) => u.waiting,
+  );
   const labelNames = ["procedure", "protocol", "code"] as const;
   const calls = new Counter({
     name: "rpc_calls_total",

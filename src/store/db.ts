@@ -18,8 +18,19 @@ export interface DatabaseOptions {
   connectTimeoutSeconds: number;
 }
 
+/** How the pool is used right now. */
+export interface PoolUsage {
+  /** Connections the pool may open. */
+  size: number;
+  /** Connections running a statement or holding a transaction. */
+  inUse: number;
+  /** Statements and transactions queued for a free connection. */
+  waiting: number;
+}
+
 export interface DatabaseHandle {
   db: Database;
+  usage(): PoolUsage;
   /** Closes the pool, letting queries in progress finish for up to `timeoutSeconds`. */
   close(timeoutSeconds?: number): Promise<void>;
 }
@@ -50,10 +61,48 @@ export function clientOptions(
   };
 }
 
+type Client = postgres.Sql<Record<string, postgres.PostgresType>>;
+
+/**
+ * postgres.js keeps its pool's state to itself (porsager/postgres#443), so we count what
+ * asks it for a connection: drizzle runs every statement outside a transaction through
+ * `unsafe` and every transaction through `begin`, each needing one connection until it
+ * settles. Beyond the pool's size, the rest wait in its queue.
+ */
+function countingClient(client: Client): { client: Client; pending: () => number } {
+  let pending = 0;
+  const settled = () => {
+    pending -= 1;
+  };
+  const track = <T extends PromiseLike<unknown>>(work: T): T => {
+    pending += 1;
+    work.then(settled, settled);
+    return work;
+  };
+  const counted = new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === "unsafe") {
+        return (...args: Parameters<Client["unsafe"]>) => track(target.unsafe(...args));
+      }
+      if (property === "begin") {
+        return (...args: Parameters<Client["begin"]>) =>
+          track((target.begin as (...a: unknown[]) => Promise<unknown>)(...args));
+      }
+      return Reflect.get(target, property, receiver);
+    },
+  });
+  return { client: counted, pending: () => pending };
+}
+
 export function createDatabase(options: DatabaseOptions): DatabaseHandle {
-  const client = postgres(options.url, clientOptions(options));
+  const { client, pending } = countingClient(postgres(options.url, clientOptions(options)));
   return {
     db: drizzle(client, { schema }),
+    usage: () => ({
+      size: options.poolSize,
+      inUse: Math.min(pending(), options.poolSize),
+      waiting: Math.max(0, pending() - options.poolSize),
+    }),
     close: (timeoutSeconds = 5) => client.end({ timeout: timeoutSeconds }),
   };
 }

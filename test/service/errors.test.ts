@@ -80,6 +80,7 @@ describe("an unreachable database", () => {
     });
     const app = createApp({
       db: unreachable.db,
+      poolUsage: unreachable.usage,
       logger: createLogger({ level: "silent", destination: { write: () => {} } }),
       pageTokenSecret: randomBytes(32),
       maxMessageBytes: 1024 * 1024,

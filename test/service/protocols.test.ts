@@ -7,6 +7,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CustomerInventoryService } from "../../gen/customerinventory/v1/customer_inventory_service_pb.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -187,6 +188,29 @@ describe("metrics", () => {
     );
     expect(text).toContain("rpc_duration_seconds_bucket{");
     expect(text).toContain("process_resident_memory_bytes");
+  });
+
+  it("shows the database pool's connections in use and the work waiting for one", async () => {
+    const gauges = async () => {
+      const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
+      const value = (name: string) => Number(text.match(new RegExp(`^${name} (\\d+)$`, "m"))?.[1]);
+      return {
+        size: value("db_pool_size"),
+        inUse: value("db_pool_in_use"),
+        waiting: value("db_pool_waiting"),
+      };
+    };
+    expect(await gauges()).toEqual({ size: 10, inUse: 0, waiting: 0 });
+    const { db } = server.database;
+    // drizzle's queries run when awaited: Promise.all starts them all now.
+    const sleeps = Promise.all([
+      ...Array.from({ length: 11 }, () => db.execute(sql`select pg_sleep(0.5)`)),
+      db.transaction((tx) => tx.execute(sql`select pg_sleep(0.5)`)),
+    ]);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await gauges()).toEqual({ size: 10, inUse: 10, waiting: 2 });
+    await sleeps;
+    expect(await gauges()).toEqual({ size: 10, inUse: 0, waiting: 0 });
   });
 });
 

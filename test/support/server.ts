@@ -54,6 +54,7 @@ export async function startTestServer(
   const logs: Record<string, unknown>[] = [];
   const server = createApp({
     db: database.db,
+    poolUsage: database.usage,
     logger: createLogger({
       level: "debug",
       destination: { write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) },
