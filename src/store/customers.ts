@@ -223,18 +223,19 @@ export function createCustomerStore({ db }: { db: Database }): CustomerStore {
 
     async create(fields, options = {}) {
       const id = newUlid();
+      const insert = async (executor: Executor) => {
+        const [row] = await executor
+          .insert(customers)
+          .values({ id, ...derivedColumns(id, fields), etag: randomBase32(16) })
+          .returning(customerColumns);
+        return toCustomer(row as CustomerRow);
+      };
+      const { idempotencyKey: key, validateOnly: dryRun } = options;
       try {
-        return await writeOnce(
-          db,
-          { key: options.idempotencyKey, revive: reviveCustomer, dryRun: options.validateOnly },
-          async (tx) => {
-            const [row] = await tx
-              .insert(customers)
-              .values({ id, ...derivedColumns(id, fields), etag: randomBase32(16) })
-              .returning(customerColumns);
-            return toCustomer(row as CustomerRow);
-          },
-        );
+        // One statement is atomic by itself: a transaction around it would only add BEGIN
+        // and COMMIT round trips. A request_id or a dry run needs one.
+        if (!key && !dryRun) return await insert(db);
+        return await writeOnce(db, { key, revive: reviveCustomer, dryRun }, insert);
       } catch (err) {
         return translateWriteError(err, fields);
       }
