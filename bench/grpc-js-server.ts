@@ -1,11 +1,21 @@
 /**
- * A minimal @grpc/grpc-js server answering GetCustomer with the same store query, driver
- * and conversion as the service: the yardstick of `npm run bench:rpc`. Not part of the
- * product. Usage: tsx bench/grpc-js-server.ts <database url> (prints its port).
+ * A minimal @grpc/grpc-js server answering GetCustomer and CreateCustomer with the same
+ * store calls, driver and conversion as the service: the yardstick of `npm run bench:rpc`.
+ * Not part of the product. Usage: tsx bench/grpc-js-server.ts <database url> (prints its port).
  */
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescMessage,
+  fromBinary,
+  type MessageShape,
+  toBinary,
+} from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import {
+  type CreateCustomerRequest,
+  CreateCustomerRequestSchema,
+  type CreateCustomerResponse,
+  CreateCustomerResponseSchema,
   type GetCustomerRequest,
   GetCustomerRequestSchema,
   type GetCustomerResponse,
@@ -24,20 +34,29 @@ const { db } = createDatabase({
 });
 const store = createStore({ db });
 
+function unary<I extends DescMessage, O extends DescMessage>(name: string, input: I, output: O) {
+  return {
+    path: `/customerinventory.v1.CustomerInventoryService/${name}`,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (v: MessageShape<I>) => Buffer.from(toBinary(input, v)),
+    requestDeserialize: (b: Buffer) => fromBinary(input, b),
+    responseSerialize: (v: MessageShape<O>) => Buffer.from(toBinary(output, v)),
+    responseDeserialize: (b: Buffer) => fromBinary(output, b),
+  };
+}
+
+const failed = (err: Error) => ({ code: grpc.status.INTERNAL, details: err.message });
+
 const server = new grpc.Server();
 server.addService(
   {
-    getCustomer: {
-      path: "/customerinventory.v1.CustomerInventoryService/GetCustomer",
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: (v: GetCustomerRequest) =>
-        Buffer.from(toBinary(GetCustomerRequestSchema, v)),
-      requestDeserialize: (b: Buffer) => fromBinary(GetCustomerRequestSchema, b),
-      responseSerialize: (v: GetCustomerResponse) =>
-        Buffer.from(toBinary(GetCustomerResponseSchema, v)),
-      responseDeserialize: (b: Buffer) => fromBinary(GetCustomerResponseSchema, b),
-    },
+    getCustomer: unary("GetCustomer", GetCustomerRequestSchema, GetCustomerResponseSchema),
+    createCustomer: unary(
+      "CreateCustomer",
+      CreateCustomerRequestSchema,
+      CreateCustomerResponseSchema,
+    ),
   },
   {
     getCustomer: (
@@ -49,7 +68,19 @@ server.addService(
         .then((c) =>
           callback(null, create(GetCustomerResponseSchema, { customer: customerToProto(c) })),
         )
-        .catch((err: Error) => callback({ code: grpc.status.INTERNAL, details: err.message }));
+        .catch((err: Error) => callback(failed(err)));
+    },
+    createCustomer: (
+      call: grpc.ServerUnaryCall<CreateCustomerRequest, CreateCustomerResponse>,
+      callback: grpc.sendUnaryData<CreateCustomerResponse>,
+    ) => {
+      const { name = "", referenceNumber = "", description = "" } = call.request.customer ?? {};
+      store.customers
+        .create({ name, referenceNumber, description })
+        .then((c) =>
+          callback(null, create(CreateCustomerResponseSchema, { customer: customerToProto(c) })),
+        )
+        .catch((err: Error) => callback(failed(err)));
     },
   },
 );
