@@ -20,7 +20,7 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** Key that signs page tokens; unset means one generated once and kept in the database. */
   readonly pageTokenSecret: Buffer | undefined;
-  /** Origins browsers may call from (CORS_ALLOWED_ORIGINS, comma-separated; `*` for any). */
+  /** Origins browsers may call from (CORS_ORIGINS, comma-separated; `*` for any). */
   readonly corsAllowedOrigins: readonly string[];
   /** Unary gRPC calls on the fast path (GRPC_FAST_PATH, default true). */
   readonly grpcFastPath: boolean;
@@ -60,14 +60,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (secret !== undefined && secret.length < 32) {
     throw new ConfigError("PAGE_TOKEN_SECRET must be at least 32 characters");
   }
-  const corsAllowedOrigins = (env.CORS_ALLOWED_ORIGINS ?? "")
+  const corsAllowedOrigins = (env.CORS_ORIGINS         ?? "")
     .split(",")
     .map((o) => o.trim())
     .filter((o) => o !== "");
   for (const origin of corsAllowedOrigins) {
     if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
       throw new ConfigError(
-        `CORS_ALLOWED_ORIGINS must list origins such as https://ops.example.com or * (got "${origin}")`,
+        `CORS_ORIGINS         must list origins such as https://ops.example.com or * (got "${origin}")`,
       );
     }
   }

@@ -35,7 +35,7 @@ describe("loadConfig()", () => {
     ["DATABASE_URL", "mysql://x"],
     ["PAGE_TOKEN_SECRET", "short"],
     ["DB_POOL_SIZE", "0"],
-    ["CORS_ALLOWED_ORIGINS", "https://ok.example.com, javascript:alert(1)"],
+    ["CORS_ORIGINS", "https://ok.example.com, javascript:alert(1)"],
     ["TLS_CERT_FILE", "/etc/cert.pem"],
     ["GRPC_FAST_PATH", "maybe"],
     ["IDLE_TIMEOUT_MS", "10"],
@@ -45,11 +45,11 @@ describe("loadConfig()", () => {
   });
 });
 
-describe("CORS_ALLOWED_ORIGINS", () => {
+describe("CORS_ORIGINS", () => {
   it("reads a comma list of origins, none by default", () => {
     expect(loadConfig({}).corsAllowedOrigins).toEqual([]);
     expect(
-      loadConfig({ CORS_ALLOWED_ORIGINS: " https://a.example.com ,http://127.0.0.1:5173" })
+      loadConfig({ CORS_ORIGINS: " https://a.example.com ,http://127.0.0.1:5173" })
         .corsAllowedOrigins,
     ).toEqual(["https://a.example.com", "http://127.0.0.1:5173"]);
   });
