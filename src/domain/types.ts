@@ -48,9 +48,14 @@ export interface SavedFilterFields {
   shared: boolean;
 }
 
+/** What a bearer token allows: viewer reads, editor also writes, admin also sees everyone's saved filters. */
+export type Role = "viewer" | "editor" | "admin";
+
 /** Who is calling: the subject that owns what it creates, and whether it sees everything. */
 export interface Caller {
   subject: string;
+  /** Undefined when authentication is off. */
+  role?: Role;
   /** Sees and may change other owners' private saved filters (admins, or no authentication). */
   seesAll: boolean;
 }
