@@ -25,8 +25,8 @@ import {
   type ListCustomersRequest,
   ListCustomersRequestSchema,
 } from "../gen/customerinventory/v1/customer_inventory_service_pb.js";
+import { anonymousCaller } from "../src/auth.js";
 import { startEmbeddedPostgres } from "../src/embedded-postgres.js";
-import { anonymousCaller } from "../src/service/caller.js";
 import { createCustomerHandlers } from "../src/service/customers.js";
 import { createPageTokenCodec } from "../src/service/page-token.js";
 import { clientOptions } from "../src/store/db.js";

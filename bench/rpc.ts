@@ -43,6 +43,7 @@ async function startServer(
   env: Record<string, string>,
   scratch: string,
   name: string,
+  readyText = "database ready",
 ) {
   const log = path.join(scratch, `${name}.log`);
   const out = openSync(log, "w");
@@ -55,8 +56,9 @@ async function startServer(
     },
   );
   for (let waited = 0; waited < 60_000; waited += 100) {
-    const port = /"port":(\d+)/.exec(readFileSync(log, "utf8"))?.[1];
-    if (port) return { child, port: Number(port) };
+    const text = readFileSync(log, "utf8");
+    const port = /"port":(\d+)/.exec(text)?.[1];
+    if (port && text.includes(readyText)) return { child, port: Number(port) };
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill("SIGKILL");
@@ -275,6 +277,7 @@ async function main() {
       {},
       scratch,
       "grpc-js",
+      "listening",
     );
     servers.push(fast.child, slow.child, plain.child);
     const on = (server: { port: number; child: ChildProcess }) => ({

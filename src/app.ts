@@ -1,23 +1,33 @@
+import { type Authenticator, callerOf, createAuthInterceptor } from "./auth.js";
+import { DomainError } from "./errors.js";
 import { createHealth } from "./health.js";
-import { createErrorInterceptor } from "./interceptors.js";
+import { createDeadlineInterceptor, createErrorInterceptor } from "./interceptors.js";
 import type { Logger } from "./log.js";
 import { createMetrics } from "./metrics.js";
 import { createRoutes } from "./routes.js";
 import { createServer, type Server } from "./server.js";
-import { anonymousCaller } from "./service/caller.js";
 import { createPageTokenCodec } from "./service/page-token.js";
-import { type Database, type PoolUsage, pingDatabase } from "./store/db.js";
+import { type DatabaseHandle, pingDatabase } from "./store/db.js";
 import { createStore } from "./store/index.js";
 
 export interface AppDeps {
-  db: Database;
-  /** The pool's state, for /metrics. */
-  poolUsage: () => PoolUsage;
+  database: Pick<DatabaseHandle, "db" | "usage" | "withSignal">;
   logger: Logger;
-  /** Signs page tokens: the same on every replica. */
-  pageTokenSecret: Buffer;
+  /** Signs page tokens: the same on every replica. A function if it is loaded after start. */
+  pageTokenSecret: Buffer | (() => Buffer);
+  /**
+   * Whether the database is ready (migrated) to serve calls. Until it is, calls get
+   * UNAVAILABLE at once and health says NOT_SERVING. Default: ready from the start.
+   */
+  ready?: () => boolean;
+  /** Verifies bearer tokens; without one every caller is anonymous. */
+  authenticator?: Authenticator;
   /** Largest message, in bytes. */
   maxMessageBytes: number;
+  /** Deadline of calls that send none. Default 10 s. */
+  defaultDeadlineMs?: number;
+  /** Longer deadlines are cut to this. Default 60 s. */
+  maxDeadlineMs?: number;
   /** How often health checking probes the database. Default 2 s. */
   healthProbeIntervalMs?: number;
   /** Origins browsers may call from; default none. */
@@ -32,22 +42,41 @@ export interface AppDeps {
 
 /** The whole service wired together, as an unstarted server. */
 export function createApp(deps: AppDeps): Server {
+  const { db } = deps.database;
+  const ready = deps.ready ?? (() => true);
   const health = createHealth({
-    probe: () => pingDatabase(deps.db),
+    probe: async () => {
+      if (!ready()) throw new Error("the database is not migrated yet");
+      await pingDatabase(db);
+    },
     intervalMs: deps.healthProbeIntervalMs ?? 2_000,
     timeoutMs: 1_000,
     logger: deps.logger,
   });
   const routes = createRoutes({
-    store: createStore({ db: deps.db }),
+    store: createStore({ db }),
     pageTokens: createPageTokenCodec({ secret: deps.pageTokenSecret }),
-    callerOf: () => anonymousCaller,
+    callerOf,
     health,
   });
-  const metrics = createMetrics({ poolUsage: deps.poolUsage });
+  const metrics = createMetrics({ poolUsage: deps.database.usage });
   const server = createServer({
     routes,
-    interceptors: [createErrorInterceptor({ logger: deps.logger, onCall: metrics.recordCall })],
+    interceptors: [
+      createErrorInterceptor({ logger: deps.logger, onCall: metrics.recordCall }),
+      ...(deps.authenticator ? [createAuthInterceptor({ authenticator: deps.authenticator })] : []),
+      (next) => (req) => {
+        if (!ready() && !req.service.typeName.startsWith("grpc.")) {
+          throw new DomainError("unavailable", "STARTING", "the database is not ready yet");
+        }
+        return next(req);
+      },
+      createDeadlineInterceptor({
+        defaultMs: deps.defaultDeadlineMs ?? 10_000,
+        maxMs: deps.maxDeadlineMs ?? 60_000,
+        withSignal: deps.database.withSignal,
+      }),
+    ],
     logger: deps.logger,
     maxMessageBytes: deps.maxMessageBytes,
     corsAllowedOrigins: deps.corsAllowedOrigins ?? [],
@@ -57,7 +86,10 @@ export function createApp(deps: AppDeps): Server {
     plainRoutes: { "/metrics": metrics.serve },
   });
   return {
-    listen: (port, host) => server.listen(port, host),
+    async listen(port, host) {
+      await health.probeNow();
+      return server.listen(port, host);
+    },
     async close(graceMs) {
       // Health watchers hear NOT_SERVING before the connections get GOAWAY.
       health.markShuttingDown();

@@ -28,6 +28,30 @@ export interface Config {
   readonly tls: { certFile: string; keyFile: string } | undefined;
   /** HTTP/2 connections idle this long are closed (IDLE_TIMEOUT_MS, default 300000). */
   readonly idleTimeoutMs: number;
+  /** Deadline of calls that send none (DEFAULT_DEADLINE_MS, default 10000). */
+  readonly defaultDeadlineMs: number;
+  /** Longer deadlines are cut to this (MAX_DEADLINE_MS, default 60000). */
+  readonly maxDeadlineMs: number;
+  /** Statements and transactions that may wait for a pool connection (DB_MAX_WAITING, default 1000). */
+  readonly dbMaxWaiting: number;
+  /** How long opening a database connection may take (DB_CONNECT_TIMEOUT_MS, default 5000). */
+  readonly dbConnectTimeoutMs: number;
+  /** Prepared statements (DB_PREPARE, default true); false behind PgBouncer in transaction mode. */
+  readonly dbPrepare: boolean;
+  /** Bearer-token authentication; undefined: none (then only loopback addresses are allowed). */
+  readonly auth: AuthConfig | undefined;
+}
+
+/** How JWTs are verified: one HS256 secret or a JWKS file, and the claims they must carry. */
+export interface AuthConfig {
+  /** AUTH_JWT_SECRET: HS256 key, at least 32 characters. */
+  readonly secret: string | undefined;
+  /** AUTH_JWKS_FILE: a JSON Web Key Set of the issuer's public keys. */
+  readonly jwksFile: string | undefined;
+  /** AUTH_ISSUER: required `iss`. */
+  readonly issuer: string;
+  /** AUTH_AUDIENCE: required `aud`. */
+  readonly audience: string;
 }
 
 export class ConfigError extends Error {
@@ -46,6 +70,47 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   return value;
 }
 
+function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean) {
+  const raw = (env[name] || String(fallback)).toLowerCase();
+  if (raw !== "true" && raw !== "false") {
+    throw new ConfigError(`${name} must be true or false (got "${env[name]}")`);
+  }
+  return raw === "true";
+}
+
+/** 127.0.0.0/8, ::1 and localhost: addresses no other machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+function loadAuth(env: NodeJS.ProcessEnv, host: string): AuthConfig | undefined {
+  const secret = env.AUTH_JWT_SECRET || undefined;
+  const jwksFile = env.AUTH_JWKS_FILE || undefined;
+  const issuer = env.AUTH_ISSUER || undefined;
+  const audience = env.AUTH_AUDIENCE || undefined;
+  if (!secret && !jwksFile) {
+    if (issuer || audience) {
+      throw new ConfigError("AUTH_ISSUER and AUTH_AUDIENCE need AUTH_JWT_SECRET or AUTH_JWKS_FILE");
+    }
+    if (!isLoopback(host)) {
+      throw new ConfigError(
+        `refusing to listen on ${host} without authentication: set AUTH_JWT_SECRET or AUTH_JWKS_FILE (with AUTH_ISSUER and AUTH_AUDIENCE), or HOST=127.0.0.1`,
+      );
+    }
+    return undefined;
+  }
+  if (secret && jwksFile) {
+    throw new ConfigError("set one of AUTH_JWT_SECRET and AUTH_JWKS_FILE, not both");
+  }
+  if (secret !== undefined && secret.length < 32) {
+    throw new ConfigError("AUTH_JWT_SECRET must be at least 32 characters");
+  }
+  if (!issuer || !audience) {
+    throw new ConfigError("authentication needs AUTH_ISSUER and AUTH_AUDIENCE");
+  }
+  return Object.freeze({ secret, jwksFile, issuer, audience });
+}
+
 /** Reads the configuration once from `env`, failing fast with a message that names the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const logLevel = (env.LOG_LEVEL || "info") as LogLevel;
@@ -60,7 +125,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (secret !== undefined && secret.length < 32) {
     throw new ConfigError("PAGE_TOKEN_SECRET must be at least 32 characters");
   }
-  const corsAllowedOrigins = (env.CORS_ORIGINS         ?? "")
+  if (secret === undefined && env.NODE_ENV === "production") {
+    throw new ConfigError(
+      "PAGE_TOKEN_SECRET is required in production (NODE_ENV=production): every replica must sign page tokens with the same key",
+    );
+  }
+  const corsAllowedOrigins = (env.CORS_ORIGINS ?? "")
     .split(",")
     .map((o) => o.trim())
     .filter((o) => o !== "");
@@ -71,17 +141,19 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       );
     }
   }
-  const fastPath = (env.GRPC_FAST_PATH || "true").toLowerCase();
-  if (fastPath !== "true" && fastPath !== "false") {
-    throw new ConfigError(`GRPC_FAST_PATH must be true or false (got "${env.GRPC_FAST_PATH}")`);
-  }
   const certFile = env.TLS_CERT_FILE || undefined;
   const keyFile = env.TLS_KEY_FILE || undefined;
   if ((certFile === undefined) !== (keyFile === undefined)) {
     throw new ConfigError("TLS_CERT_FILE and TLS_KEY_FILE must be set together");
   }
+  const host = env.HOST || "127.0.0.1";
+  const defaultDeadlineMs = integer(env, "DEFAULT_DEADLINE_MS", 10_000, 1, 3_600_000);
+  const maxDeadlineMs = integer(env, "MAX_DEADLINE_MS", 60_000, 1, 3_600_000);
+  if (defaultDeadlineMs > maxDeadlineMs) {
+    throw new ConfigError("DEFAULT_DEADLINE_MS must not exceed MAX_DEADLINE_MS");
+  }
   return Object.freeze({
-    host: env.HOST || "127.0.0.1",
+    host,
     port: integer(env, "PORT", 8080, 0, 65535),
     databaseUrl,
     dataDir: env.DATA_DIR || "./.data",
@@ -92,9 +164,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     shutdownGraceMs: integer(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     pageTokenSecret: secret === undefined ? undefined : Buffer.from(secret, "utf8"),
     corsAllowedOrigins: Object.freeze(corsAllowedOrigins),
-    grpcFastPath: fastPath === "true",
+    grpcFastPath: boolean(env, "GRPC_FAST_PATH", true),
     tls: certFile && keyFile ? Object.freeze({ certFile, keyFile }) : undefined,
     idleTimeoutMs: integer(env, "IDLE_TIMEOUT_MS", 300_000, 1_000, 86_400_000),
+    defaultDeadlineMs,
+    maxDeadlineMs,
+    dbMaxWaiting: integer(env, "DB_MAX_WAITING", 1000, 0, 1_000_000),
+    dbConnectTimeoutMs: integer(env, "DB_CONNECT_TIMEOUT_MS", 5_000, 100, 600_000),
+    dbPrepare: boolean(env, "DB_PREPARE", true),
+    auth: loadAuth(env, host),
   });
 }
 

@@ -17,6 +17,7 @@ export type ErrorKind =
   | "failed_precondition"
   | "aborted"
   | "permission_denied"
+  | "unauthenticated"
   | "unavailable"
   | "deadline_exceeded";
 
@@ -150,6 +151,7 @@ const codes: Record<ErrorKind, Code> = {
   failed_precondition: Code.FailedPrecondition,
   aborted: Code.Aborted,
   permission_denied: Code.PermissionDenied,
+  unauthenticated: Code.Unauthenticated,
   unavailable: Code.Unavailable,
   deadline_exceeded: Code.DeadlineExceeded,
 };
@@ -187,6 +189,16 @@ export function driverErrorOf(
   return undefined;
 }
 
+/** A DomainError, also one raised below drizzle, which wraps what its driver throws. */
+function domainErrorOf(err: unknown): DomainError | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+    if (current instanceof DomainError) return current;
+    current = current.cause;
+  }
+  return undefined;
+}
+
 function classifyDriverError(err: unknown): DomainError | undefined {
   const driverError = driverErrorOf(err);
   if (!driverError) return undefined;
@@ -216,7 +228,7 @@ export interface ToConnectErrorOptions {
  */
 export function toConnectError(err: unknown, options: ToConnectErrorOptions): ConnectError {
   if (err instanceof ConnectError) return err;
-  const domainError = err instanceof DomainError ? err : classifyDriverError(err);
+  const domainError = domainErrorOf(err) ?? classifyDriverError(err);
   if (domainError) {
     if (domainError.kind === "unavailable" || domainError.kind === "deadline_exceeded") {
       options.logger.warn(

@@ -8,6 +8,8 @@ export interface Health {
   subscribe(listener: (serving: boolean) => void): () => void;
   /** NOT_SERVING from now on: load balancers stop sending calls before the server closes. */
   markShuttingDown(): void;
+  /** Probes the database now; resolves when the answer is in. */
+  probeNow(): Promise<void>;
   /** Stops probing. */
   stop(): void;
 }
@@ -22,7 +24,7 @@ export interface HealthDeps {
 
 /** Probes the database every `intervalMs` and tells subscribers when serving changes. */
 export function createHealth(deps: HealthDeps): Health {
-  let databaseUp = true; // the service starts only after migrating, so it was up a moment ago
+  let databaseUp = false; // until a probe says otherwise
   let shuttingDown = false;
   const listeners = new Set<(serving: boolean) => void>();
   const serving = () => databaseUp && !shuttingDown;
@@ -82,6 +84,7 @@ export function createHealth(deps: HealthDeps): Health {
         shuttingDown = true;
       });
     },
+    probeNow: probeOnce,
     stop() {
       clearInterval(interval);
     },

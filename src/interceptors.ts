@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Code, type ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import { fastPathKey } from "./adapter.js";
 import { toConnectError } from "./errors.js";
 import type { Logger } from "./log.js";
@@ -69,3 +69,53 @@ export function createErrorInterceptor({
 /** The code as Connect spells it, e.g. `invalid_argument`. */
 const codeName = (err: ConnectError) =>
   (Code[err.code] ?? "unknown").replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+
+/**
+ * Gives every call a deadline and makes the database honour it. Calls that send none get
+ * `defaultMs`; longer ones are cut to `maxMs` (servers may shorten a deadline, gRPC says).
+ * The call's signal (its own deadline, its client going away, or ours) cancels the statements
+ * it runs (`withSignal`), and the call answers DEADLINE_EXCEEDED or CANCELLED at that moment
+ * instead of waiting for a handler still queued for a connection.
+ */
+export function createDeadlineInterceptor(deps: {
+  defaultMs: number;
+  maxMs: number;
+  withSignal: <T>(signal: AbortSignal, work: () => Promise<T>) => Promise<T>;
+}): Interceptor {
+  return (next) => (req) => {
+    const given = req.header.has("grpc-timeout") || req.header.has("connect-timeout-ms");
+    const limitMs = given ? deps.maxMs : deps.defaultMs;
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () =>
+        controller.abort(
+          new ConnectError(
+            `the call took longer than ${limitMs} ms, the server's ${given ? "longest" : "default"} deadline`,
+            Code.DeadlineExceeded,
+          ),
+        ),
+      limitMs,
+    );
+    const forward = () => controller.abort(req.signal.reason);
+    if (req.signal.aborted) forward();
+    else req.signal.addEventListener("abort", forward, { once: true });
+    const { signal } = controller;
+    return new Promise((resolve, reject) => {
+      const ended = () =>
+        reject(
+          signal.reason instanceof ConnectError
+            ? signal.reason
+            : new ConnectError("the call was cancelled", Code.Canceled),
+        );
+      signal.addEventListener("abort", ended, { once: true });
+      deps
+        .withSignal(signal, () => next(req))
+        .then(resolve, reject)
+        .finally(() => {
+          clearTimeout(timer);
+          req.signal.removeEventListener("abort", forward);
+          signal.removeEventListener("abort", ended);
+        });
+    });
+  };
+}

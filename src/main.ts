@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { createApp } from "./app.js";
+import { loadAuthenticator } from "./auth.js";
 import { ConfigError, loadConfig, redactUrl } from "./config.js";
 import { createLogger, stdoutDestination } from "./log.js";
 import { createDatabase } from "./store/db.js";
@@ -33,20 +34,45 @@ async function main(): Promise<void> {
       });
   const databaseUrl = config.databaseUrl ?? (embedded?.url as string);
 
-  await migrateDatabase(databaseUrl);
   const database = createDatabase({
     url: databaseUrl,
     poolSize: config.dbPoolSize,
     statementTimeoutMs: config.dbStatementTimeoutMs,
-    connectTimeoutSeconds: 10,
+    connectTimeoutSeconds: config.dbConnectTimeoutMs / 1000,
+    maxWaiting: config.dbMaxWaiting,
+    prepare: config.dbPrepare,
   });
+  // The server listens at once and says NOT_SERVING until the database is migrated: a
+  // database that is down at start delays serving, not starting.
+  let pageTokenSecret = config.pageTokenSecret;
+  let ready = false;
+  let stopping = false;
+  const prepareDatabase = async () => {
+    for (let attempt = 1; !stopping; attempt++) {
+      try {
+        await migrateDatabase(databaseUrl, {
+          connectTimeoutSeconds: config.dbConnectTimeoutMs / 1000,
+        });
+        pageTokenSecret ??= await loadOrCreateSecret(database.db, "page_token");
+        ready = true;
+        logger.info({}, "database ready");
+        return;
+      } catch (err) {
+        const retryMs = Math.min(5_000, 250 * 2 ** Math.min(attempt, 5));
+        logger.warn({ err, attempt, retryMs }, "database not ready; retrying");
+        await new Promise((r) => setTimeout(r, retryMs));
+      }
+    }
+  };
   const server = createApp({
-    db: database.db,
-    poolUsage: database.usage,
+    database,
     logger,
-    pageTokenSecret:
-      config.pageTokenSecret ?? (await loadOrCreateSecret(database.db, "page_token")),
+    pageTokenSecret: () => pageTokenSecret as Buffer,
+    ready: () => ready,
+    authenticator: config.auth && (await loadAuthenticator(config.auth)),
     maxMessageBytes: config.maxMessageBytes,
+    defaultDeadlineMs: config.defaultDeadlineMs,
+    maxDeadlineMs: config.maxDeadlineMs,
     corsAllowedOrigins: config.corsAllowedOrigins,
     grpcFastPath: config.grpcFastPath,
     tls: config.tls && {
@@ -57,26 +83,33 @@ async function main(): Promise<void> {
   });
   const address = await server.listen(config.port, config.host);
   logger.info(
-    { host: address.host, port: address.port, database: redactUrl(databaseUrl) },
+    {
+      host: address.host,
+      port: address.port,
+      database: redactUrl(databaseUrl),
+      auth: Boolean(config.auth),
+    },
     `listening on ${config.tls ? "https" : "http"}://${address.host}:${address.port} (gRPC, gRPC-Web and Connect over HTTP/2; Connect and gRPC-Web over HTTP/1.1${config.tls ? "; TLS" : ""}) with ${
       embedded ? `embedded PostgreSQL in ${config.dataDir}` : "PostgreSQL at DATABASE_URL"
-    }`,
+    }${config.auth ? "; bearer tokens required" : "; no authentication (loopback only)"}`,
   );
+  const preparing = prepareDatabase();
 
   const purge = setInterval(() => {
+    if (!ready) return;
     purgeIdempotencyRecords(database.db, new Date(Date.now() - IDEMPOTENCY_RETENTION_MS)).catch(
       (err: unknown) => logger.warn({ err }, "purging idempotency records failed"),
     );
   }, PURGE_INTERVAL_MS);
   purge.unref();
 
-  let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down");
     clearInterval(purge);
     try {
+      await preparing;
       await server.close(config.shutdownGraceMs);
       await database.close();
       await embedded?.stop();

@@ -21,8 +21,8 @@ const MAC_BYTES = 16;
 const MAX_CURSOR_KEYS = 16;
 
 export interface PageTokenOptions {
-  /** HMAC-SHA256 key; the same on every replica. */
-  secret: Buffer;
+  /** HMAC-SHA256 key, the same on every replica; a function if it is loaded after start. */
+  secret: Buffer | (() => Buffer);
   /** How long a token stays valid, in milliseconds. Default: 72 hours. */
   ttlMs?: number;
   now?: () => number;
@@ -55,8 +55,10 @@ const isCursor = (value: unknown): value is Cursor =>
 export function createPageTokenCodec(options: PageTokenOptions): PageTokenCodec {
   const ttlMs = options.ttlMs ?? 72 * 3600 * 1000;
   const now = options.now ?? Date.now;
+  const { secret } = options;
+  const key = typeof secret === "function" ? secret : () => secret;
   const mac = (body: string) =>
-    createHmac("sha256", options.secret).update(body).digest().subarray(0, MAC_BYTES);
+    createHmac("sha256", key()).update(body).digest().subarray(0, MAC_BYTES);
   const invalid = (description: string) =>
     invalidField("page_token", description, "INVALID_PAGE_TOKEN");
 

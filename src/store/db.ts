@@ -1,6 +1,8 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { sql } from "drizzle-orm";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
+import { DomainError } from "../errors.js";
 import * as schema from "./schema.js";
 
 export type Database = PostgresJsDatabase<typeof schema>;
@@ -16,6 +18,10 @@ export interface DatabaseOptions {
   statementTimeoutMs: number;
   /** How long to wait for a new connection, in seconds. */
   connectTimeoutSeconds: number;
+  /** Statements and transactions that may queue for a connection; more fail at once. Default no bound. */
+  maxWaiting?: number;
+  /** Prepared statements; default true. PgBouncer in transaction mode needs false. */
+  prepare?: boolean;
 }
 
 /** How the pool is used right now. */
@@ -31,6 +37,11 @@ export interface PoolUsage {
 export interface DatabaseHandle {
   db: Database;
   usage(): PoolUsage;
+  /**
+   * Runs `work` so that every statement it starts is cancelled in PostgreSQL when `signal`
+   * aborts (a call's deadline or its client going away), and none starts afterwards.
+   */
+  withSignal<T>(signal: AbortSignal, work: () => Promise<T>): Promise<T>;
   /** Closes the pool, letting queries in progress finish for up to `timeoutSeconds`. */
   close(timeoutSeconds?: number): Promise<void>;
 }
@@ -44,8 +55,13 @@ export function clientOptions(
 ): postgres.Options<Record<string, postgres.PostgresType>> {
   return {
     max: options.poolSize,
+    prepare: options.prepare ?? true,
     connect_timeout: options.connectTimeoutSeconds,
     idle_timeout: 60,
+    // A dead connection reconnects after a backoff that postgres.js grows with every error
+    // across the pool, up to 20 s: after one reset of ten connections, calls handed to them
+    // waited 20 s while the database was fine. Reconnect within a second instead.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
     max_lifetime: 30 * 60,
     onnotice: () => {},
     connection: {
@@ -62,40 +78,94 @@ export function clientOptions(
 }
 
 type Client = postgres.Sql<Record<string, postgres.PostgresType>>;
+type Query = ReturnType<Client["unsafe"]>;
+
+const cancelled = () =>
+  Object.assign(new Error("canceling statement: the call ended"), { code: "57014" });
 
 /**
- * postgres.js keeps its pool's state to itself (porsager/postgres#443), so we count what
- * asks it for a connection: drizzle runs every statement outside a transaction through
- * `unsafe` and every transaction through `begin`, each needing one connection until it
- * settles. Beyond the pool's size, the rest wait in its queue.
+ * Wraps the postgres.js client that drizzle runs on. drizzle sends every statement through
+ * `unsafe` and every transaction through `begin` (whose statements go through the
+ * transaction's own `unsafe`), so this is where
+ * - statements are cancelled when the signal of the call running them aborts, and refused
+ *   once it has: postgres.js cancels a running statement with a CancelRequest and takes a
+ *   queued one off its queue;
+ * - the pool's use is counted (postgres.js keeps its state to itself, porsager/postgres#443):
+ *   each statement outside a transaction and each transaction needs one connection until it
+ *   settles, and beyond the pool's size the rest wait;
+ * - the wait is bounded: past `maxWaiting` queued, new work fails at once with UNAVAILABLE.
  */
-function countingClient(client: Client): { client: Client; pending: () => number } {
+function instrumentedClient(client: Client, options: { poolSize: number; maxWaiting: number }) {
+  const signals = new AsyncLocalStorage<AbortSignal>();
   let pending = 0;
   const settled = () => {
     pending -= 1;
   };
-  const track = <T extends PromiseLike<unknown>>(work: T): T => {
+  const admit = () => {
+    if (pending >= options.poolSize + options.maxWaiting) {
+      throw new DomainError(
+        "unavailable",
+        "DATABASE_BUSY",
+        "the database is busy: too many calls are waiting for a connection",
+      );
+    }
+    if (signals.getStore()?.aborted) throw cancelled();
+  };
+  const count = <T extends PromiseLike<unknown>>(work: T): T => {
     pending += 1;
     work.then(settled, settled);
     return work;
   };
-  const counted = new Proxy(client, {
-    get(target, property, receiver) {
-      if (property === "unsafe") {
-        return (...args: Parameters<Client["unsafe"]>) => track(target.unsafe(...args));
-      }
-      if (property === "begin") {
-        return (...args: Parameters<Client["begin"]>) =>
-          track((target.begin as (...a: unknown[]) => Promise<unknown>)(...args));
-      }
-      return Reflect.get(target, property, receiver);
-    },
-  });
-  return { client: counted, pending: () => pending };
+  const cancellable = (query: Query): Query => {
+    const signal = signals.getStore();
+    if (!signal) return query;
+    // postgres.js hands a new query to a connection a microtask later; cancelling before
+    // that would strand the connection, so the cancel waits for the next turn.
+    const cancel = () => setImmediate(() => Promise.resolve(query.cancel()).catch(() => {}));
+    signal.addEventListener("abort", cancel, { once: true });
+    const forget = () => signal.removeEventListener("abort", cancel);
+    query.then(forget, forget);
+    return query;
+  };
+  const unsafeOf =
+    (target: Client) =>
+    (...args: Parameters<Client["unsafe"]>): Query => {
+      if (signals.getStore()?.aborted) throw cancelled();
+      return cancellable(target.unsafe(...args));
+    };
+  const wrap = (target: Client, topLevel: boolean): Client =>
+    new Proxy(target, {
+      get(object, property, receiver) {
+        if (property === "unsafe") {
+          if (!topLevel) return unsafeOf(object);
+          return (...args: Parameters<Client["unsafe"]>) => {
+            admit();
+            return count(cancellable(object.unsafe(...args)));
+          };
+        }
+        if (topLevel && property === "begin") {
+          return (...args: unknown[]) => {
+            admit();
+            const work = args.pop() as (tx: Client) => unknown;
+            const begin = object.begin as (...a: unknown[]) => Promise<unknown>;
+            return count(begin(...args, (tx: Client) => work(wrap(tx, false))));
+          };
+        }
+        return Reflect.get(object, property, receiver);
+      },
+    });
+  return {
+    client: wrap(client, true),
+    pending: () => pending,
+    withSignal: <T>(signal: AbortSignal, work: () => Promise<T>) => signals.run(signal, work),
+  };
 }
 
 export function createDatabase(options: DatabaseOptions): DatabaseHandle {
-  const { client, pending } = countingClient(postgres(options.url, clientOptions(options)));
+  const { client, pending, withSignal } = instrumentedClient(
+    postgres(options.url, clientOptions(options)),
+    { poolSize: options.poolSize, maxWaiting: options.maxWaiting ?? Number.POSITIVE_INFINITY },
+  );
   return {
     db: drizzle(client, { schema }),
     usage: () => ({
@@ -103,6 +173,7 @@ export function createDatabase(options: DatabaseOptions): DatabaseHandle {
       inUse: Math.min(pending(), options.poolSize),
       waiting: Math.max(0, pending() - options.poolSize),
     }),
+    withSignal,
     close: (timeoutSeconds = 5) => client.end({ timeout: timeoutSeconds }),
   };
 }

@@ -16,9 +16,14 @@ const MIGRATION_LOCK_KEY = "4242170301";
  */
 export async function migrateDatabase(
   url: string,
-  migrationsFolder: string = MIGRATIONS_FOLDER,
+  options: { migrationsFolder?: string; connectTimeoutSeconds?: number } = {},
 ): Promise<void> {
-  const client = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
+  const migrationsFolder = options.migrationsFolder ?? MIGRATIONS_FOLDER;
+  const client = postgres(url, {
+    max: 1,
+    onnotice: () => {},
+    connect_timeout: options.connectTimeoutSeconds ?? 10,
+  });
   try {
     await client`select pg_advisory_lock(${MIGRATION_LOCK_KEY}::bigint)`;
     try {

@@ -79,8 +79,7 @@ describe("an unreachable database", () => {
       connectTimeoutSeconds: 2,
     });
     const app = createApp({
-      db: unreachable.db,
-      poolUsage: unreachable.usage,
+      database: unreachable,
       logger: createLogger({ level: "silent", destination: { write: () => {} } }),
       pageTokenSecret: randomBytes(32),
       maxMessageBytes: 1024 * 1024,

@@ -12,7 +12,12 @@ export interface TestDatabase extends DatabaseHandle {
 
 /** A fresh, migrated database of its own, cloned from the run's template. */
 export async function createTestDatabase(
-  options: { poolSize?: number } = {},
+  options: {
+    poolSize?: number;
+    maxWaiting?: number;
+    /** Rewrites the URL the pool connects to, e.g. to go through a proxy. */
+    connectThrough?: (url: string) => string;
+  } = {},
 ): Promise<TestDatabase> {
   const adminUrl = inject("adminUrl");
   const template = inject("templateDatabase");
@@ -37,16 +42,40 @@ export async function createTestDatabase(
   }
   const url = withDatabase(adminUrl, name);
   const handle = createDatabase({
-    url,
+    url: options.connectThrough ? options.connectThrough(url) : url,
     poolSize: options.poolSize ?? 10,
     statementTimeoutMs: 20_000,
     connectTimeoutSeconds: 10,
+    maxWaiting: options.maxWaiting,
   });
   return {
     ...handle,
     url,
     async drop() {
       await handle.close();
+      const dropper = postgres(adminUrl, { max: 1, onnotice: () => {} });
+      try {
+        await dropper.unsafe(`drop database if exists ${name} with (force)`);
+      } finally {
+        await dropper.end();
+      }
+    },
+  };
+}
+
+/** A new database with nothing in it (not migrated), and how to drop it. */
+export async function createEmptyDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const adminUrl = inject("adminUrl");
+  const name = `ci_empty_${randomBytes(6).toString("hex")}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    url: withDatabase(adminUrl, name),
+    async drop() {
       const dropper = postgres(adminUrl, { max: 1, onnotice: () => {} });
       try {
         await dropper.unsafe(`drop database if exists ${name} with (force)`);

@@ -13,8 +13,14 @@ export interface ServiceProcess {
 
 const root = path.resolve(import.meta.dirname, "../..");
 
-/** Runs `src/main.ts` as `npm start` does, with `env` added, until it logs where it listens. */
-export function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
+/**
+ * Runs `src/main.ts` as `npm start` does, with `env` added, until it says its database is
+ * ready (or, with `until: "listening"`, until it says where it listens).
+ */
+export function startServiceProcess(
+  env: Record<string, string>,
+  options: { until?: "ready" | "listening" } = {},
+): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: root,
     env: { ...process.env, PORT: "0", LOG_LEVEL: "info", ...env },
@@ -35,14 +41,22 @@ export function startServiceProcess(env: Record<string, string>): Promise<Servic
       clearTimeout(timer);
       reject(new Error(`the service exited with ${code} before listening: ${stderr}`));
     });
+    let port: number | undefined;
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
       const entry = JSON.parse(line) as Record<string, unknown>;
       logs.push(entry);
       if (typeof entry.port === "number" && String(entry.msg).startsWith("listening")) {
+        port = entry.port;
+      }
+      const done =
+        (options.until ?? "ready") === "ready"
+          ? entry.msg === "database ready"
+          : port !== undefined;
+      if (done && port !== undefined) {
         clearTimeout(timer);
         resolve({
           child,
-          port: entry.port,
+          port,
           logs,
           stop: (signal) => {
             child.kill(signal);

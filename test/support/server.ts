@@ -8,6 +8,7 @@ import {
 import { CustomerInventoryService } from "../../gen/customerinventory/v1/customer_inventory_service_pb.js";
 import { ServiceInstanceService } from "../../gen/customerinventory/v1/service_instance_service_pb.js";
 import { createApp } from "../../src/app.js";
+import type { Authenticator } from "../../src/auth.js";
 import { createLogger } from "../../src/log.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 
@@ -48,13 +49,23 @@ export async function startTestServer(
     grpcFastPath?: boolean;
     tls?: { cert: Buffer; key: Buffer };
     idleTimeoutMs?: number;
+    authenticator?: Authenticator;
+    defaultDeadlineMs?: number;
+    maxDeadlineMs?: number;
+    /** Statements and transactions that may wait for a pool connection. */
+    maxWaiting?: number;
+    /** Where the service's pool connects, if not straight to its database (e.g. a proxy). */
+    connectThrough?: (url: string) => string;
   } = {},
 ): Promise<TestServer> {
-  const database = await createTestDatabase({ poolSize: options.poolSize });
+  const database = await createTestDatabase({
+    poolSize: options.poolSize,
+    maxWaiting: options.maxWaiting,
+    connectThrough: options.connectThrough,
+  });
   const logs: Record<string, unknown>[] = [];
   const server = createApp({
-    db: database.db,
-    poolUsage: database.usage,
+    database,
     logger: createLogger({
       level: "debug",
       destination: { write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) },
@@ -66,6 +77,9 @@ export async function startTestServer(
     grpcFastPath: options.grpcFastPath,
     tls: options.tls,
     idleTimeoutMs: options.idleTimeoutMs,
+    authenticator: options.authenticator,
+    defaultDeadlineMs: options.defaultDeadlineMs,
+    maxDeadlineMs: options.maxDeadlineMs,
   });
   const { port } = await server.listen(0, "127.0.0.1");
   const baseUrl = `${options.tls ? "https" : "http"}://127.0.0.1:${port}`;

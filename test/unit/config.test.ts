@@ -39,9 +39,60 @@ describe("loadConfig()", () => {
     ["TLS_CERT_FILE", "/etc/cert.pem"],
     ["GRPC_FAST_PATH", "maybe"],
     ["IDLE_TIMEOUT_MS", "10"],
+    ["DB_PREPARE", "sometimes"],
+    ["DEFAULT_DEADLINE_MS", "0"],
+    ["AUTH_JWT_SECRET", "short"],
+    ["AUTH_ISSUER", "https://idp.example.com"],
   ])("fails fast on a bad %s", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+});
+
+describe("safe defaults", () => {
+  const auth = {
+    AUTH_JWT_SECRET: "k".repeat(32),
+    AUTH_ISSUER: "https://idp.example.com",
+    AUTH_AUDIENCE: "customer-inventory",
+  };
+
+  it("listens beyond loopback only with authentication", () => {
+    for (const host of ["127.0.0.1", "127.1.2.3", "::1", "localhost"]) {
+      expect(loadConfig({ HOST: host }).auth).toBeUndefined();
+    }
+    for (const host of ["0.0.0.0", "::", "10.0.0.5"]) {
+      expect(() => loadConfig({ HOST: host })).toThrow(
+        /refusing to listen on .* without authentication/,
+      );
+      expect(loadConfig({ HOST: host, ...auth }).auth).toMatchObject({
+        issuer: "https://idp.example.com",
+        audience: "customer-inventory",
+      });
+    }
+  });
+
+  it("needs an issuer and an audience, and one kind of key", () => {
+    expect(() => loadConfig({ AUTH_JWT_SECRET: "k".repeat(32) })).toThrow(
+      /AUTH_ISSUER and AUTH_AUDIENCE/,
+    );
+    expect(() => loadConfig({ ...auth, AUTH_JWKS_FILE: "/etc/jwks.json" })).toThrow(/not both/);
+    expect(
+      loadConfig({ ...auth, AUTH_JWT_SECRET: "", AUTH_JWKS_FILE: "/etc/jwks.json" }).auth,
+    ).toMatchObject({ jwksFile: "/etc/jwks.json", secret: undefined });
+  });
+
+  it("needs PAGE_TOKEN_SECRET in production, where replicas must share it", () => {
+    expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/PAGE_TOKEN_SECRET is required/);
+    expect(
+      loadConfig({ NODE_ENV: "production", PAGE_TOKEN_SECRET: "p".repeat(32) }).pageTokenSecret,
+    ).toBeDefined();
+  });
+
+  it("bounds deadlines: a default for calls that send none, a maximum", () => {
+    expect(loadConfig({})).toMatchObject({ defaultDeadlineMs: 10_000, maxDeadlineMs: 60_000 });
+    expect(() => loadConfig({ DEFAULT_DEADLINE_MS: "5000", MAX_DEADLINE_MS: "1000" })).toThrow(
+      /must not exceed/,
+    );
   });
 });
 
