@@ -18,7 +18,10 @@ const replacements = [
     "  function nextWrite(fn) {\n    const x = socket.write(chunk, fn)",
     `  function nextWrite(fn) {\n    ${MARK}\n    if (!socket) {\n      chunk = nextWriteTimer = null\n      error(Errors.connection('CONNECTION_CLOSED', options))\n      return false\n    }\n    const x = socket.write(chunk, fn)`,
   ],
-  ["    clearImmediate(nextWriteTimer)\n", "    clearImmediate(nextWriteTimer)\n    nextWriteTimer = chunk = null\n"],
+  [
+    "    clearImmediate(nextWriteTimer)\n",
+    "    clearImmediate(nextWriteTimer)\n    nextWriteTimer = chunk = null\n",
+  ],
 ];
 
 for (const file of ["src/connection.js", "cjs/src/connection.js"]) {
