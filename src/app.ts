@@ -16,10 +16,10 @@ export interface AppDeps {
   /** Signs page tokens: the same on every replica. A function if it is loaded after start. */
   pageTokenSecret: Buffer | (() => Buffer);
   /**
-   * Whether the database is ready (migrated) to serve calls. Until it is, calls get
+   * Resolves when the database is ready (migrated) to serve calls. Until then calls get
    * UNAVAILABLE at once and health says NOT_SERVING. Default: ready from the start.
    */
-  ready?: () => boolean;
+  ready?: Promise<unknown>;
   /** Verifies bearer tokens; without one every caller is anonymous. */
   authenticator?: Authenticator;
   /** Largest message, in bytes. */
@@ -43,10 +43,11 @@ export interface AppDeps {
 /** The whole service wired together, as an unstarted server. */
 export function createApp(deps: AppDeps): Server {
   const { db } = deps.database;
-  const ready = deps.ready ?? (() => true);
+  let isReady = deps.ready === undefined;
+  const ready = () => isReady;
   const health = createHealth({
     probe: async () => {
-      if (!ready()) throw new Error("the database is not migrated yet");
+      if (!isReady) throw new Error("the database is not migrated yet");
       await pingDatabase(db);
     },
     intervalMs: deps.healthProbeIntervalMs ?? 2_000,
@@ -84,6 +85,10 @@ export function createApp(deps: AppDeps): Server {
     tls: deps.tls,
     idleTimeoutMs: deps.idleTimeoutMs,
     plainRoutes: { "/metrics": metrics.serve },
+  });
+  void deps.ready?.then(() => {
+    isReady = true;
+    return health.probeNow();
   });
   return {
     async listen(port, host) {

@@ -80,9 +80,11 @@ export function createHealth(deps: HealthDeps): Health {
       return () => listeners.delete(listener);
     },
     markShuttingDown() {
-      set(() => {
-        shuttingDown = true;
-      });
+      const wasServing = serving();
+      shuttingDown = true;
+      if (wasServing) deps.logger.warn({ serving: false }, "not serving");
+      // Told even if the service was not serving already: watchers end their streams.
+      for (const listener of listeners) listener(false);
     },
     probeNow: probeOnce,
     stop() {

@@ -47,6 +47,10 @@ async function main(): Promise<void> {
   let pageTokenSecret = config.pageTokenSecret;
   let ready = false;
   let stopping = false;
+  let markReady = () => {};
+  const databaseReady = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
   const prepareDatabase = async () => {
     for (let attempt = 1; !stopping; attempt++) {
       try {
@@ -55,6 +59,7 @@ async function main(): Promise<void> {
         });
         pageTokenSecret ??= await loadOrCreateSecret(database.db, "page_token");
         ready = true;
+        markReady();
         logger.info({}, "database ready");
         return;
       } catch (err) {
@@ -68,7 +73,7 @@ async function main(): Promise<void> {
     database,
     logger,
     pageTokenSecret: () => pageTokenSecret as Buffer,
-    ready: () => ready,
+    ready: databaseReady,
     authenticator: config.auth && (await loadAuthenticator(config.auth)),
     maxMessageBytes: config.maxMessageBytes,
     defaultDeadlineMs: config.defaultDeadlineMs,
