@@ -17,6 +17,8 @@ export async function createTestDatabase(
     maxWaiting?: number;
     /** Rewrites the URL the pool connects to, e.g. to go through a proxy. */
     connectThrough?: (url: string) => string;
+    /** Prepared statements (default true). */
+    prepare?: boolean;
   } = {},
 ): Promise<TestDatabase> {
   const adminUrl = inject("adminUrl");
@@ -47,6 +49,7 @@ export async function createTestDatabase(
     statementTimeoutMs: 20_000,
     connectTimeoutSeconds: 10,
     maxWaiting: options.maxWaiting,
+    prepare: options.prepare,
   });
   return {
     ...handle,

@@ -56,12 +56,15 @@ export async function startTestServer(
     maxWaiting?: number;
     /** Where the service's pool connects, if not straight to its database (e.g. a proxy). */
     connectThrough?: (url: string) => string;
+    /** Prepared statements (default true). */
+    prepare?: boolean;
   } = {},
 ): Promise<TestServer> {
   const database = await createTestDatabase({
     poolSize: options.poolSize,
     maxWaiting: options.maxWaiting,
     connectThrough: options.connectThrough,
+    prepare: options.prepare,
   });
   const logs: Record<string, unknown>[] = [];
   const server = createApp({

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { hasPgBouncer, type PgBouncer, startPgBouncer } from "../support/pgbouncer.js";
+import { type Clients, startTestServer, type TestServer } from "../support/server.js";
+
+// Behind PgBouncer in transaction mode, each statement may run on another server connection:
+// prepared statements (DB_PREPARE=false turns them off) and session state do not carry over.
+
+describe.skipIf(!hasPgBouncer())("behind PgBouncer in transaction mode (DB_PREPARE=false)", () => {
+  let bouncer: PgBouncer;
+  let server: TestServer;
+  let api: Clients;
+  beforeAll(async () => {
+    bouncer = await startPgBouncer(inject("adminUrl"));
+    server = await startTestServer({
+      connectThrough: (url) => bouncer.rewrite(url),
+      prepare: false,
+      poolSize: 20,
+    });
+    api = server.clients("grpc");
+  });
+  afterAll(async () => {
+    await server?.close();
+    await bouncer?.stop();
+  });
+
+  it("serves 3,000 concurrent calls (every kind of statement and transaction) without an error", async () => {
+    const ids = await Promise.all(
+      Array.from({ length: 50 }, async (_, i) => {
+        const { customer } = await api.inventory.createCustomer({
+          customer: { name: `pooled ${i}` },
+        });
+        return customer?.id ?? "";
+      }),
+    );
+    const calls = Array.from({ length: 3_000 }, (_, i) => {
+      const id = ids[i % ids.length] as string;
+      switch (i % 6) {
+        case 0:
+          return api.inventory.createCustomer({
+            customer: { name: `bounced ${i}` },
+            requestId: `bounced-${i}`,
+          });
+        case 1:
+          return api.inventory.getCustomer({ id });
+        case 2:
+          return api.inventory.listCustomers({ search: "bounced", pageSize: 5 });
+        case 3:
+          return api.inventory.listCustomers({ filter: "service_instance_count >= 0" });
+        case 4:
+          return api.instances.createServiceInstance({
+            serviceInstance: { customerId: id, name: `vpn ${i}`, serviceType: "L3VPN" },
+          });
+        default:
+          return api.inventory.updateCustomer({
+            customer: { id, description: `round ${i}` },
+            updateMask: { paths: ["description"] },
+          });
+      }
+    });
+    const failures = (await Promise.allSettled(calls)).filter((r) => r.status === "rejected");
+    expect(failures.map((f) => String((f as PromiseRejectedResult).reason))).toEqual([]);
+    const { customers } = await api.inventory.listCustomers({ search: "pooled", pageSize: 100 });
+    expect(customers.reduce((sum, c) => sum + c.serviceInstanceCount, 0)).toBe(500);
+  }, 60_000);
+});
