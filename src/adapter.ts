@@ -29,6 +29,9 @@ import {
 
 type NodeRequest = IncomingMessage | Http2ServerRequest;
 
+/** Of a refused request body, up to this many times the message limit is read and dropped. */
+const DISCARD_FACTOR = 8;
+
 const CALL_DONE = new ConnectError("the call is done", Code.Canceled);
 
 /** Set on the calls the fast path serves (the call log says so). */
@@ -87,7 +90,9 @@ export function createNodeHandler(options: AdapterOptions) {
         req as never,
         res as never,
         // Connect takes a body already read in place of the JSON it would parse itself.
-        (body === undefined ? undefined : oneChunk(body)) as never,
+        (body === undefined
+          ? bodyOf(req, DISCARD_FACTOR * options.readMaxBytes)
+          : oneChunk(body)) as never,
         options.contextValues(req),
       );
     } catch {
@@ -274,6 +279,39 @@ function readBody(req: NodeRequest, limit: number): Promise<Buffer> {
     // A stream reset before the end emits neither: without this the call would wait forever.
     req.once("close", () => reject(new Error("the request closed before its end")));
   });
+}
+
+/**
+ * The request body for Connect. Connect stops reading early when it refuses a call (an
+ * oversized message, say) and would destroy the request, which leaves an HTTP/2 client
+ * sending into a stream nobody reads, held open by flow control, and an HTTP/1.1 client
+ * without its answer. Instead read and drop the rest, up to `limit` more bytes, and reset
+ * the stream of a client that sends more.
+ */
+function bodyOf(req: NodeRequest, limit: number): AsyncIterable<Uint8Array> {
+  return {
+    [Symbol.asyncIterator]() {
+      const chunks = req.iterator({ destroyOnReturn: false });
+      return {
+        next: () => chunks.next(),
+        return: async () => {
+          await chunks.return?.();
+          discardRest(req, limit);
+          return { done: true, value: undefined };
+        },
+      };
+    },
+  };
+}
+
+function discardRest(req: NodeRequest, limit: number) {
+  if (req.complete || req.destroyed) return;
+  let discarded = 0;
+  req.on("data", (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > limit) req.destroy();
+  });
+  req.resume();
 }
 
 function oneChunk(body: Buffer): AsyncIterable<Uint8Array> {
