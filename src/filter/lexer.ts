@@ -8,9 +8,9 @@ export type Token =
   | { kind: "comparator"; pos: number; op: Comparator }
   | { kind: "keyword"; pos: number; word: "AND" | "OR" | "NOT" }
   /** A bare word: a field name, a number, an unquoted value or search term. */
-  | { kind: "text"; pos: number; text: string }
+  | { kind: "text"; pos: number; text: string; end: number }
   /** A quoted string with its escapes resolved. */
-  | { kind: "string"; pos: number; value: QuotedValue }
+  | { kind: "string"; pos: number; value: QuotedValue; end: number }
   | { kind: "end"; pos: number };
 
 export type Comparator = "=" | "!=" | "<" | "<=" | ">" | ">=" | ":";
@@ -79,23 +79,46 @@ export function tokenize(text: string): Token[] {
       tokens.push({ kind: "comparator", pos, op: c });
       i++;
     } else if (c === '"' || c === "'") {
+      requireSpaceBefore(tokens, pos);
       const [value, next] = readQuoted(chars, i);
-      tokens.push({ kind: "string", pos, value });
+      tokens.push({ kind: "string", pos, value, end: next + 1 });
       i = next;
     } else {
+      requireSpaceBefore(tokens, pos);
       let end = i;
       while (end < chars.length && isTextChar(at(end))) end++;
       const word = chars.slice(i, end).join("");
+      if (at(end) === "(" && !KEYWORDS.has(word) && word !== "-") {
+        // AIP-160 calls functions as name(args); this service has none.
+        throw new FilterSyntaxError(
+          `unknown function "${word}"`,
+          pos,
+          "; no functions are supported",
+        );
+      }
       if (KEYWORDS.has(word)) {
         tokens.push({ kind: "keyword", pos, word: word as "AND" | "OR" | "NOT" });
       } else {
-        tokens.push({ kind: "text", pos, text: word });
+        tokens.push({ kind: "text", pos, text: word, end: end + 1 });
       }
       i = end;
     }
   }
   tokens.push({ kind: "end", pos: chars.length + 1 });
   return tokens;
+}
+
+/**
+ * Values follow each other only with white space between them (AIP-160: factors of a
+ * sequence are separated by WS): `x'1'` is an error, not the two terms x and 1.
+ */
+function requireSpaceBefore(tokens: Token[], pos: number) {
+  const previous = tokens[tokens.length - 1];
+  const adjacent =
+    (previous?.kind === "text" && previous.text !== "-") || previous?.kind === "string";
+  if (adjacent && previous.end === pos) {
+    throw new FilterSyntaxError("expected white space or an operator", pos);
+  }
 }
 
 /** Reads the quoted string that opens at `start`; returns it and the index after it. */

@@ -102,7 +102,7 @@ class Parser {
       if (rest === "") {
         this.take();
       } else {
-        this.tokens[this.index] = { kind: "text", pos: token.pos + 1, text: rest };
+        this.tokens[this.index] = { ...token, pos: token.pos + 1, text: rest };
       }
       return { kind: "not", operand: this.term(inner) };
     }

@@ -152,6 +152,8 @@ describe("filter parser: productions", () => {
     });
     expect(parse("-a")).toEqual({ kind: "not", operand: term("a") });
     expect(parse('-name = "x"')).toEqual({ kind: "not", operand: name("x") });
+    expect(parse('-(name = "x")')).toEqual({ kind: "not", operand: name("x") });
+    expect(parse('NOT(name = "x")')).toEqual({ kind: "not", operand: name("x") });
     expect(parse("--a")).toEqual({ kind: "not", operand: { kind: "not", operand: term("a") } });
     expect(parse("a -b")).toEqual({
       kind: "and",
@@ -183,6 +185,9 @@ describe("filter parser: errors name the 1-based position", () => {
     ['nmae = "x"', 'unknown field "nmae" at 1, did you mean "name"?'],
     ['a AND Name = "x"', 'unknown field "Name" at 7, did you mean "name"?'],
     ['colour = "red"', 'unknown field "colour" at 1; fields are id, name'],
+    ["pg_sleep(10)", 'unknown function "pg_sleep" at 1; no functions are supported'],
+    [`name = x' OR '1'='1`, "expected white space or an operator at 9"],
+    ['"a""b"', "expected white space or an operator at 4"],
     ["name =", 'expected a value after "=", found the end of the filter at 7'],
     ["name = )", 'expected a value after "=", found ")" at 8'],
     ["name = AND", 'expected a value after "=", found AND at 8'],
