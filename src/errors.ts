@@ -206,7 +206,9 @@ function classifyDriverError(err: unknown): DomainError | undefined {
   if (unavailableDriverCodes.has(code) || code.startsWith("08")) {
     return new DomainError("unavailable", "DATABASE_UNAVAILABLE", "the database is unavailable");
   }
-  if (code === "57014") {
+  // query_canceled (statement_timeout, or a cancel on the call's deadline), lock_not_available
+  // (lock_timeout): the server-side caps on a call's time.
+  if (code === "57014" || code === "55P03") {
     return new DomainError("deadline_exceeded", "DEADLINE_EXCEEDED", "the query took too long");
   }
   if (code === "40001" || code === "40P01") {

@@ -41,6 +41,37 @@ async function until(condition: () => Promise<boolean>, timeoutMs: number, what:
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
+/** Holds a customer's row lock (from another connection) until the returned function is called. */
+async function holdRowLock(admin: postgres.Sql, id: string): Promise<() => Promise<void>> {
+  let release = () => {};
+  const released = new Promise<void>((r) => {
+    release = r;
+  });
+  let locked = () => {};
+  const isLocked = new Promise<void>((r) => {
+    locked = r;
+  });
+  const holding = admin.begin(async (tx) => {
+    await tx`select id from customers where id = ${id} for update`;
+    locked();
+    await released;
+  });
+  await isLocked;
+  return async () => {
+    release();
+    await holding;
+  };
+}
+
+/** The service's statements now waiting for a lock. */
+async function lockWaiters(admin: postgres.Sql): Promise<number> {
+  const [row] = await admin`
+    select count(*)::int as n from pg_stat_activity
+    where datname = current_database() and application_name = 'customer-inventory'
+      and wait_event_type = 'Lock'`;
+  return Number(row?.n);
+}
+
 describe("database down at start", () => {
   it("starts, says NOT_SERVING, fails calls fast with UNAVAILABLE, then recovers by itself", async () => {
     const empty = await createEmptyDatabase();
@@ -178,37 +209,9 @@ describe("deadlines and cancellation reach PostgreSQL", () => {
     await server.close();
   });
 
-  /** Holds the customer's row lock until the returned function is called. */
-  async function lockCustomer() {
-    let release = () => {};
-    const released = new Promise<void>((r) => {
-      release = r;
-    });
-    let locked = () => {};
-    const isLocked = new Promise<void>((r) => {
-      locked = r;
-    });
-    const holding = admin.begin(async (tx) => {
-      await tx`select id from customers where id = ${customerId} for update`;
-      locked();
-      await released;
-    });
-    await isLocked;
-    return async () => {
-      release();
-      await holding;
-    };
-  }
+  const lockCustomer = () => holdRowLock(admin, customerId);
 
-  const waitingOnLocks = async () =>
-    Number(
-      (
-        await admin`
-          select count(*)::int as n from pg_stat_activity
-          where datname = current_database() and application_name = 'customer-inventory'
-            and wait_event_type = 'Lock'`
-      )[0]?.n,
-    );
+  const waitingOnLocks = () => lockWaiters(admin);
 
   const blockedUpdate = (api: Clients, options: { timeoutMs?: number; signal?: AbortSignal }) =>
     api.inventory.updateCustomer(
@@ -300,28 +303,71 @@ describe("deadlines and cancellation reach PostgreSQL", () => {
   }, 120_000);
 });
 
+describe("the server's own caps on a call's time", () => {
+  /** A server with `options`, a customer whose row is locked, and an update that waits on it. */
+  async function blockedCall(
+    options: Parameters<typeof startTestServer>[0],
+    callOptions: { timeoutMs?: number },
+  ) {
+    const server = await startTestServer(options);
+    const admin = postgres(server.database.url, { max: 2, onnotice: () => {} });
+    const api = server.clients("grpc");
+    const { customer } = await api.inventory.createCustomer({ customer: { name: "capped" } });
+    const unlock = await holdRowLock(admin, customer?.id ?? "");
+    try {
+      const started = performance.now();
+      const err = await callError(() =>
+        api.inventory.updateCustomer(
+          {
+            customer: { id: customer?.id, description: "x" },
+            updateMask: { paths: ["description"] },
+          },
+          callOptions,
+        ),
+      );
+      const elapsedMs = performance.now() - started;
+      await until(async () => (await lockWaiters(admin)) === 0, 2_000, "the lock wait to end");
+      return { err, elapsedMs };
+    } finally {
+      await unlock();
+      await admin.end();
+      await server.close();
+    }
+  }
+
+  it("gives a call that sends no deadline the default one", async () => {
+    const { err, elapsedMs } = await blockedCall({ defaultDeadlineMs: 300 }, {});
+    expect(err.code).toBe(Code.DeadlineExceeded);
+    expect(elapsedMs).toBeGreaterThanOrEqual(250);
+    expect(elapsedMs).toBeLessThan(2_000);
+  });
+
+  it("cuts a longer deadline to the maximum", async () => {
+    const { err, elapsedMs } = await blockedCall({ maxDeadlineMs: 300 }, { timeoutMs: 60_000 });
+    expect(err.code).toBe(Code.DeadlineExceeded);
+    expect(elapsedMs).toBeLessThan(2_000);
+  });
+
+  it("stops a statement at PostgreSQL's lock_timeout when the deadline is longer", async () => {
+    const { err, elapsedMs } = await blockedCall(
+      { statementTimeoutMs: 300 },
+      { timeoutMs: 30_000 },
+    );
+    expect(err).toMatchObject({ code: Code.DeadlineExceeded, reason: "DEADLINE_EXCEEDED" });
+    expect(elapsedMs).toBeLessThan(2_000);
+  });
+});
+
 describe("pool exhaustion", () => {
   it("queues a bounded number of calls, refuses the rest at once, and fails the queued at their deadline", async () => {
     const server = await startTestServer({ poolSize: 2, maxWaiting: 3 });
     const admin = postgres(server.database.url, { max: 1, onnotice: () => {} });
-    let release = () => {};
+    let unlock = async () => {};
     try {
       const api = server.clients("grpc");
       const { customer } = await api.inventory.createCustomer({ customer: { name: "held" } });
       const id = customer?.id ?? "";
-      const released = new Promise<void>((r) => {
-        release = r;
-      });
-      let locked = () => {};
-      const isLocked = new Promise<void>((r) => {
-        locked = r;
-      });
-      const holding = admin.begin(async (tx) => {
-        await tx`select id from customers where id = ${id} for update`;
-        locked();
-        await released;
-      });
-      await isLocked;
+      unlock = await holdRowLock(admin, id);
       // Two updates wait on the lock and hold both connections.
       const updates = [1, 2].map(() =>
         api.inventory.updateCustomer(
@@ -339,13 +385,12 @@ describe("pool exhaustion", () => {
       const outcomes = await Promise.allSettled(queued);
       expect(tally(outcomes)).toEqual({ DeadlineExceeded: 3 });
       expect(performance.now() - started).toBeLessThan(2_000);
-      release();
-      await holding;
+      await unlock();
       expect(tally(await Promise.allSettled(updates))).toEqual({ OK: 2 });
       await until(async () => server.database.usage().waiting === 0, 2_000, "an empty queue");
       await expect(api.inventory.getCustomer({ id })).resolves.toBeDefined();
     } finally {
-      release();
+      await unlock();
       await admin.end();
       await server.close();
     }

@@ -14,6 +14,8 @@ export interface TestDatabase extends DatabaseHandle {
 export async function createTestDatabase(
   options: {
     poolSize?: number;
+    /** PostgreSQL statement_timeout and lock_timeout of the pool's connections. */
+    statementTimeoutMs?: number;
     maxWaiting?: number;
     /** Rewrites the URL the pool connects to, e.g. to go through a proxy. */
     connectThrough?: (url: string) => string;
@@ -46,7 +48,7 @@ export async function createTestDatabase(
   const handle = createDatabase({
     url: options.connectThrough ? options.connectThrough(url) : url,
     poolSize: options.poolSize ?? 10,
-    statementTimeoutMs: 20_000,
+    statementTimeoutMs: options.statementTimeoutMs ?? 20_000,
     connectTimeoutSeconds: 10,
     maxWaiting: options.maxWaiting,
     prepare: options.prepare,

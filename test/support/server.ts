@@ -43,6 +43,8 @@ export interface TestServer {
 export async function startTestServer(
   options: {
     poolSize?: number;
+    /** PostgreSQL statement_timeout and lock_timeout (20 s by default). */
+    statementTimeoutMs?: number;
     maxMessageBytes?: number;
     healthProbeIntervalMs?: number;
     corsAllowedOrigins?: string[];
@@ -50,6 +52,8 @@ export async function startTestServer(
     tls?: { cert: Buffer; key: Buffer };
     idleTimeoutMs?: number;
     authenticator?: Authenticator;
+    /** Signs page tokens; random by default. */
+    pageTokenSecret?: Buffer;
     defaultDeadlineMs?: number;
     maxDeadlineMs?: number;
     /** Statements and transactions that may wait for a pool connection. */
@@ -62,6 +66,7 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const database = await createTestDatabase({
     poolSize: options.poolSize,
+    statementTimeoutMs: options.statementTimeoutMs,
     maxWaiting: options.maxWaiting,
     connectThrough: options.connectThrough,
     prepare: options.prepare,
@@ -73,7 +78,7 @@ export async function startTestServer(
       level: "debug",
       destination: { write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) },
     }),
-    pageTokenSecret: randomBytes(32),
+    pageTokenSecret: options.pageTokenSecret ?? randomBytes(32),
     maxMessageBytes: options.maxMessageBytes ?? 4 * 1024 * 1024,
     healthProbeIntervalMs: options.healthProbeIntervalMs,
     corsAllowedOrigins: options.corsAllowedOrigins,
