@@ -137,7 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   for (const origin of corsAllowedOrigins) {
     if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
       throw new ConfigError(
-        `CORS_ORIGINS         must list origins such as https://ops.example.com or * (got "${origin}")`,
+        `CORS_ORIGINS must list origins such as https://ops.example.com or * (got "${origin}")`,
       );
     }
   }
