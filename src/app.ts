@@ -7,6 +7,7 @@ import { createMetrics } from "./metrics.js";
 import { createRoutes } from "./routes.js";
 import { createServer, type Server } from "./server.js";
 import { createPageTokenCodec } from "./service/page-token.js";
+import type { StaticSite } from "./static-site.js";
 import { type DatabaseHandle, pingDatabase } from "./store/db.js";
 import { createStore } from "./store/index.js";
 
@@ -38,6 +39,8 @@ export interface AppDeps {
   tls?: { cert: Buffer; key: Buffer };
   /** HTTP/2 connections idle this long are closed. Default 5 minutes. */
   idleTimeoutMs?: number;
+  /** The Customer Inventory page, served at `/`. */
+  staticSite?: StaticSite;
 }
 
 /** The whole service wired together, as an unstarted server. */
@@ -85,6 +88,7 @@ export function createApp(deps: AppDeps): Server {
     tls: deps.tls,
     idleTimeoutMs: deps.idleTimeoutMs,
     plainRoutes: { "/metrics": metrics.serve },
+    staticSite: deps.staticSite,
   });
   void deps.ready?.then(() => {
     isReady = true;

@@ -38,6 +38,8 @@ export interface Config {
   readonly dbConnectTimeoutMs: number;
   /** Prepared statements (DB_PREPARE, default true); false behind PgBouncer in transaction mode. */
   readonly dbPrepare: boolean;
+  /** The built Customer Inventory page (UI_DIR, default `./ui/dist`). */
+  readonly uiDir: string;
   /** Bearer-token authentication; undefined: none (then only loopback addresses are allowed). */
   readonly auth: AuthConfig | undefined;
 }
@@ -157,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     port: integer(env, "PORT", 8080, 0, 65535),
     databaseUrl,
     dataDir: env.DATA_DIR || "./.data",
+    uiDir: env.UI_DIR || "./ui/dist",
     logLevel,
     dbPoolSize: integer(env, "DB_POOL_SIZE", 10, 1, 1000),
     dbStatementTimeoutMs: integer(env, "DB_STATEMENT_TIMEOUT_MS", 10_000, 1, 3_600_000),

@@ -3,6 +3,7 @@ import { createApp } from "./app.js";
 import { loadAuthenticator } from "./auth.js";
 import { ConfigError, loadConfig, redactUrl } from "./config.js";
 import { createLogger, stdoutDestination } from "./log.js";
+import { createStaticSite, readSiteFiles } from "./static-site.js";
 import { createDatabase } from "./store/db.js";
 import { purgeIdempotencyRecords } from "./store/idempotency.js";
 import { migrateDatabase } from "./store/migrate.js";
@@ -69,6 +70,13 @@ async function main(): Promise<void> {
       }
     }
   };
+  const siteFiles = await readSiteFiles(config.uiDir);
+  if (!siteFiles) {
+    logger.warn(
+      { uiDir: config.uiDir },
+      "the Customer Inventory page is not built: run npm run build:ui (npm install and npm start do)",
+    );
+  }
   const server = createApp({
     database,
     logger,
@@ -85,6 +93,7 @@ async function main(): Promise<void> {
       key: await readFile(config.tls.keyFile),
     },
     idleTimeoutMs: config.idleTimeoutMs,
+    staticSite: siteFiles && createStaticSite(siteFiles),
   });
   const address = await server.listen(config.port, config.host);
   logger.info(
@@ -96,7 +105,9 @@ async function main(): Promise<void> {
     },
     `listening on ${config.tls ? "https" : "http"}://${address.host}:${address.port} (gRPC, gRPC-Web and Connect over HTTP/2; Connect and gRPC-Web over HTTP/1.1${config.tls ? "; TLS" : ""}) with ${
       embedded ? `embedded PostgreSQL in ${config.dataDir}` : "PostgreSQL at DATABASE_URL"
-    }${config.auth ? "; bearer tokens required" : "; no authentication (loopback only)"}`,
+    }${config.auth ? "; bearer tokens required" : "; no authentication (loopback only)"}${
+      siteFiles ? "; the Customer Inventory page at /" : ""
+    }`,
   );
   const preparing = prepareDatabase();
 

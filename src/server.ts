@@ -7,6 +7,7 @@ import { createNodeHandler } from "./adapter.js";
 import { createCors } from "./cors.js";
 import { peerKey } from "./interceptors.js";
 import type { Logger } from "./log.js";
+import type { StaticSite } from "./static-site.js";
 
 export interface ServerDeps {
   routes: (router: ConnectRouter) => void;
@@ -24,6 +25,8 @@ export interface ServerDeps {
   grpcFastPath?: boolean;
   /** Plain HTTP GET resources next to the API, by path (e.g. `/metrics`). */
   plainRoutes?: Record<string, (res: ServerResponse | Http2ServerResponse) => Promise<void>>;
+  /** The browser page's files, served at `/` next to the API. */
+  staticSite?: StaticSite;
 }
 
 export interface Server {
@@ -97,6 +100,7 @@ export function createServer(deps: ServerDeps): Server {
       });
       return;
     }
+    if (deps.staticSite?.serve(req, res)) return;
     if (applyCors(req, res)) return;
     try {
       handler(req, res);

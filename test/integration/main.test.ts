@@ -44,6 +44,10 @@ describe("the service process (npm start)", () => {
         { cwd: path.resolve(import.meta.dirname, "../..") },
       );
       expect(JSON.parse(stdout).customer.name).toBe("Kept");
+      // The browser page, on the same port (npm test builds ui/dist first).
+      const page = await fetch(`http://127.0.0.1:${first.port}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain("<title>Customer Inventory</title>");
       expect(await first.stop("SIGTERM")).toBe(0);
       expect(existsSync(path.join(dataDir, "pg", "postmaster.pid"))).toBe(false);
 

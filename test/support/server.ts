@@ -10,6 +10,7 @@ import { ServiceInstanceService } from "../../gen/customerinventory/v1/service_i
 import { createApp } from "../../src/app.js";
 import type { Authenticator } from "../../src/auth.js";
 import { createLogger } from "../../src/log.js";
+import type { StaticSite } from "../../src/static-site.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 
 /** Every protocol the one port serves: HTTP/2 unless the name says HTTP/1.1. */
@@ -62,6 +63,8 @@ export async function startTestServer(
     connectThrough?: (url: string) => string;
     /** Prepared statements (default true). */
     prepare?: boolean;
+    /** The browser page, served at `/`. */
+    staticSite?: StaticSite;
   } = {},
 ): Promise<TestServer> {
   const database = await createTestDatabase({
@@ -88,6 +91,7 @@ export async function startTestServer(
     authenticator: options.authenticator,
     defaultDeadlineMs: options.defaultDeadlineMs,
     maxDeadlineMs: options.maxDeadlineMs,
+    staticSite: options.staticSite,
   });
   const { port } = await server.listen(0, "127.0.0.1");
   const baseUrl = `${options.tls ? "https" : "http"}://127.0.0.1:${port}`;

@@ -8,6 +8,7 @@ describe("loadConfig()", () => {
       port: 8080,
       databaseUrl: undefined,
       dataDir: "./.data",
+      uiDir: "./ui/dist",
       logLevel: "info",
       dbPoolSize: 10,
       maxMessageBytes: 4 * 1024 * 1024,
@@ -20,10 +21,16 @@ describe("loadConfig()", () => {
       PORT: "9090",
       DATABASE_URL: "postgres://u@db/x",
       DATA_DIR: "/var/lib/ci",
+      UI_DIR: "/srv/page",
       LOG_LEVEL: "debug",
       PAGE_TOKEN_SECRET: "s".repeat(32),
     });
-    expect(config).toMatchObject({ host: "::1", port: 9090, databaseUrl: "postgres://u@db/x" });
+    expect(config).toMatchObject({
+      host: "::1",
+      port: 9090,
+      databaseUrl: "postgres://u@db/x",
+      uiDir: "/srv/page",
+    });
     expect(config.pageTokenSecret?.length).toBe(32);
     expect(Object.isFrozen(config)).toBe(true);
   });
