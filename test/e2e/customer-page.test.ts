@@ -1,0 +1,537 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { SignJWT } from "jose";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createJwtAuthenticator } from "../../src/auth.js";
+import { createStaticSite, readSiteFiles } from "../../src/static-site.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+
+// The Customer Inventory page in headless Chromium (Debian's chromium package), against the
+// real service and database: what an operator does, through the keyboard and the mouse.
+
+function findChromium(): string | undefined {
+  try {
+    return execFileSync("which", ["chromium"], { encoding: "utf8" }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const chromiumPath = findChromium();
+if (!chromiumPath) {
+  console.warn(
+    "end-to-end tests skipped: no Chromium found (apt-get install -y chromium; .ci/run does)",
+  );
+}
+
+const SHOTS = "test-results/e2e";
+let browser: Browser;
+let server: TestServer;
+let busyId = "";
+
+async function siteOrFail() {
+  const files = await readSiteFiles("ui/dist");
+  if (!files) throw new Error("ui/dist is missing: run npm run build:ui (npm test does)");
+  return createStaticSite(files);
+}
+
+async function seed(target: TestServer) {
+  const { inventory, instances } = target.clients();
+  const { customer: acme } = await inventory.createCustomer({
+    customer: { name: "Acme Networks", referenceNumber: "CRM-100", description: "national MPLS" },
+  });
+  for (let i = 1; i <= 12; i++) {
+    await instances.createServiceInstance({
+      serviceInstance: {
+        customerId: acme?.id,
+        name: `acme-vpn-${String(i).padStart(2, "0")}`,
+        serviceType: "L3VPN",
+      },
+    });
+  }
+  const { customer: busy } = await inventory.createCustomer({
+    customer: { name: "Busy Transit", referenceNumber: "CRM-101", description: "ELAN customer" },
+  });
+  busyId = busy?.id ?? "";
+  for (const name of ["busy-elan-a", "busy-elan-b"]) {
+    await instances.createServiceInstance({
+      serviceInstance: { customerId: busyId, name, serviceType: "EVPN-ELAN" },
+    });
+  }
+  for (let i = 1; i <= 30; i++) {
+    const n = String(i).padStart(2, "0");
+    await inventory.createCustomer({
+      customer: {
+        name: `Tenant ${n}`,
+        referenceNumber: `CRM-2${n}`,
+        description: `regional fibre tenant ${n}`,
+      },
+    });
+  }
+}
+
+beforeAll(async () => {
+  if (!chromiumPath) return;
+  mkdirSync(SHOTS, { recursive: true });
+  server = await startTestServer({ staticSite: await siteOrFail() });
+  await seed(server);
+  browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** A fresh browser profile (empty localStorage) on the page, with the table loaded. */
+async function openPage(
+  options: { width?: number; height?: number; url?: string } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({
+    viewport: { width: options.width ?? 1280, height: options.height ?? 900 },
+  });
+  const page = await context.newPage();
+  await page.goto(`${options.url ?? server.baseUrl}/`);
+  return { context, page };
+}
+
+const names = (page: Page) =>
+  page.locator('table.grid tbody td[data-col="name"]').allTextContents();
+const headers = (page: Page) =>
+  page
+    .locator("table.grid thead th[data-key]")
+    .evaluateAll((ths) => ths.map((th) => th.getAttribute("data-key")));
+const focused = (page: Page, property: "id" | "textContent") =>
+  page.evaluate(`document.activeElement?.${property}`);
+const total = (page: Page) => page.locator("#total").textContent();
+const poll = <T>(fn: () => Promise<T>) => expect.poll(fn, { timeout: 5_000 });
+
+describe.skipIf(!chromiumPath)("the Customer Inventory page", () => {
+  it("shows the customers with their counts, pages through them and shows the total", async () => {
+    const { context, page } = await openPage();
+    try {
+      await poll(() => total(page)).toBe("32 customers");
+      expect(await page.locator("main .range").textContent()).toBe("1–25 of 32");
+      expect((await names(page))[0]).toBe("Acme Networks");
+      const acme = page.locator("table.grid tbody tr").first();
+      expect(await acme.locator('td[data-col="instances"]').textContent()).toBe(
+        "View Instances (12)",
+      );
+      expect(await acme.locator('td[data-col="reference"]').textContent()).toBe("CRM-100");
+      expect(await acme.locator('td[data-col="id"]').textContent()).toMatch(/^[0-9A-Z]{26}$/);
+      await page.screenshot({ path: `${SHOTS}/customers.png` });
+
+      await page.getByRole("button", { name: "Next" }).click();
+      await poll(() => page.locator("main .range").textContent()).toBe("26–32 of 32");
+      expect(await names(page)).toEqual([
+        "Tenant 24",
+        "Tenant 25",
+        "Tenant 26",
+        "Tenant 27",
+        "Tenant 28",
+        "Tenant 29",
+        "Tenant 30",
+      ]);
+      expect(await page.getByRole("button", { name: "Next" }).isDisabled()).toBe(true);
+      await page.getByRole("button", { name: "Previous" }).click();
+      await poll(() => page.locator("main .range").textContent()).toBe("1–25 of 32");
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("searches as one types", async () => {
+    const { context, page } = await openPage();
+    try {
+      await poll(() => total(page)).toBe("32 customers");
+      await page.locator("#search").pressSequentially("elan", { delay: 20 });
+      await poll(() => names(page)).toEqual(["Busy Transit"]);
+      expect(await total(page)).toBe("1 customer matches");
+      await page.locator("#search").fill("national");
+      await poll(() => names(page)).toEqual(["Acme Networks"]);
+      await page.locator("#search").fill("regional fibre");
+      await poll(() => total(page)).toBe("30 customers match");
+      await page.locator("#search").fill("no such customer");
+      await poll(() => page.locator(".empty").textContent()).toContain("No customer matches");
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("sorts by clicking column headers", async () => {
+    const { context, page } = await openPage();
+    try {
+      await poll(() => total(page)).toBe("32 customers");
+      await page.getByRole("button", { name: "Name", exact: true }).click();
+      await poll(async () => (await names(page))[0]).toBe("Tenant 30");
+      expect(await page.locator('th[data-key="name"]').getAttribute("aria-sort")).toBe(
+        "descending",
+      );
+      await page.getByRole("button", { name: "Service Instances", exact: true }).click();
+      await poll(() => page.locator('th[data-key="instances"]').getAttribute("aria-sort")).toBe(
+        "ascending",
+      );
+      await poll(() => page.locator('td[data-col="instances"]').first().textContent()).toBe(
+        "View Instances (0)",
+      );
+      await page.getByRole("button", { name: "Service Instances", exact: true }).click();
+      await poll(async () => (await names(page)).slice(0, 2)).toEqual([
+        "Acme Networks",
+        "Busy Transit",
+      ]);
+      await page.getByRole("button", { name: "Reference Number", exact: true }).click();
+      await poll(async () => (await names(page))[0]).toBe("Acme Networks");
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("filters with criteria, shows a filter error where it is, and saves, reuses and deletes a filter", async () => {
+    const { context, page } = await openPage();
+    try {
+      await poll(() => total(page)).toBe("32 customers");
+      await page.getByRole("button", { name: "Filters" }).click();
+      await page.getByRole("button", { name: "+ Add criterion" }).click();
+      await page.getByLabel("Criterion 1 field").selectOption("service_instance_count");
+      await page.getByLabel("Criterion 1 operator").selectOption(">=");
+      await page.getByLabel("Criterion 1 value").fill("1");
+      expect(await page.locator("#filter-text").inputValue()).toBe("service_instance_count >= 1");
+      await page.getByRole("button", { name: "Apply filter" }).click();
+      await poll(() => names(page)).toEqual(["Acme Networks", "Busy Transit"]);
+
+      await page.getByRole("button", { name: "+ Add criterion" }).click();
+      await page.getByLabel("Criterion 2 field").selectOption("reference_number");
+      await page.getByLabel("Criterion 2 operator").selectOption("ends_with");
+      await page.getByLabel("Criterion 2 value").fill("101");
+      expect(await page.locator("#filter-text").inputValue()).toBe(
+        'service_instance_count >= 1 AND reference_number = "*101"',
+      );
+      await page.getByRole("button", { name: "Apply filter" }).click();
+      await poll(() => names(page)).toEqual(["Busy Transit"]);
+
+      // Saved: then cleared, then chosen again.
+      await page.getByText("Saved filters").click();
+      await page.locator("#saved-filter-name").fill("Busy ELANs");
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await poll(() => page.locator("#saved-filter option").allTextContents()).toEqual([
+        "Choose…",
+        "Busy ELANs",
+      ]);
+      await page.getByRole("button", { name: "Clear" }).click();
+      await poll(() => total(page)).toBe("32 customers");
+      await page.locator("#saved-filter").selectOption({ label: "Busy ELANs" });
+      await poll(() => names(page)).toEqual(["Busy Transit"]);
+      expect(await page.locator("#filter-text").inputValue()).toBe(
+        'service_instance_count >= 1 AND reference_number = "*101"',
+      );
+      await page.screenshot({ path: `${SHOTS}/filters.png` });
+
+      // Power users edit the text; an error names its position.
+      await page.locator("#filter-text").fill('nmae = "x"');
+      await page.getByRole("button", { name: "Apply filter" }).click();
+      await poll(() => page.locator("#filter-error").textContent()).toContain(
+        'unknown field "nmae" at 1, did you mean "name"?',
+      );
+      expect(await page.locator(".filter-marker").textContent()).toBe('nmae = "x"\n^');
+      await page.locator("#filter-text").fill('name = "Acme" extra)');
+      await page.locator("#filter-text").press("Control+Enter");
+      await poll(() => page.locator(".filter-marker").textContent()).toBe(
+        `name = "Acme" extra)\n${" ".repeat(19)}^`,
+      );
+      await page.screenshot({ path: `${SHOTS}/filter-error.png` });
+
+      page.once("dialog", (d) => void d.accept());
+      await page.getByRole("button", { name: "Delete", exact: true }).first().click();
+      await poll(() => page.locator("#saved-filter option").allTextContents()).toEqual([
+        "None saved yet",
+      ]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("resizes, re-arranges and hides columns, and remembers the layout", async () => {
+    const { context, page } = await openPage();
+    try {
+      await poll(() => total(page)).toBe("32 customers");
+      const nameHeader = page.locator('th[data-key="name"]');
+      const before = (await nameHeader.boundingBox())?.width ?? 0;
+      const handle = await nameHeader.locator(".resizer").boundingBox();
+      if (!handle) throw new Error("no resize handle");
+      await page.mouse.move(handle.x + handle.width / 2, handle.y + handle.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(handle.x + 100, handle.y + handle.height / 2, { steps: 5 });
+      await page.mouse.up();
+      const after = (await nameHeader.boundingBox())?.width ?? 0;
+      expect(after - before).toBeGreaterThan(90);
+      expect(after - before).toBeLessThan(110);
+
+      expect(await headers(page)).toEqual([
+        "name",
+        "id",
+        "instances",
+        "reference",
+        "description",
+        "created",
+      ]);
+      const grip = await page.locator('th[data-key="reference"] .grip').boundingBox();
+      const target = await nameHeader.boundingBox();
+      if (!grip || !target) throw new Error("no grip");
+      await page.mouse.move(grip.x + grip.width / 2, grip.y + grip.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(target.x + 30, target.y + target.height / 2, { steps: 8 });
+      await page.mouse.up();
+      await poll(() => headers(page)).toEqual([
+        "reference",
+        "name",
+        "id",
+        "instances",
+        "description",
+        "created",
+      ]);
+
+      await page.getByText("Columns", { exact: true }).click();
+      await page.getByRole("checkbox", { name: "Description" }).uncheck();
+      await poll(() => headers(page)).toEqual(["reference", "name", "id", "instances", "created"]);
+      await page.screenshot({ path: `${SHOTS}/columns.png` });
+
+      expect(Math.abs(((await nameHeader.boundingBox())?.width ?? 0) - after)).toBeLessThan(2);
+      await page.reload();
+      await poll(() => headers(page)).toEqual(["reference", "name", "id", "instances", "created"]);
+      const reloaded = (await page.locator('th[data-key="name"]').boundingBox())?.width ?? 0;
+      expect(Math.abs(reloaded - after)).toBeLessThan(2);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("adds a customer, showing the API's validation messages next to the fields", async () => {
+    const { context, page } = await openPage();
+    try {
+      await poll(() => total(page)).toBe("32 customers");
+      await page.getByRole("button", { name: "Add customer" }).click();
+      await page.getByRole("button", { name: "Add customer" }).last().click();
+      await poll(() => page.locator("#customer-name-error").textContent()).toBe("is required");
+      await page.locator("#customer-name").fill("acme networks");
+      await page.getByRole("button", { name: "Add customer" }).last().click();
+      await poll(() => page.locator("#customer-name-error").textContent()).toContain(
+        "already exists",
+      );
+      await page.locator("#customer-name").fill("Zeta Mobile");
+      await page.locator("#customer-referenceNumber").fill("CRM-900");
+      await page.locator("#customer-description").fill("5G backhaul\nsecond line");
+      await page.getByRole("button", { name: "Add customer" }).last().click();
+      await poll(() => page.locator(".notice").textContent()).toBe(" Added Zeta Mobile.");
+      await poll(() => total(page)).toBe("33 customers");
+      await page.locator("#search").fill("zeta");
+      await poll(() => names(page)).toEqual(["Zeta Mobile"]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("edits a customer", async () => {
+    const { context, page } = await openPage();
+    try {
+      await page.locator("#search").fill("zeta");
+      await poll(() => names(page)).toEqual(["Zeta Mobile"]);
+      await page.getByRole("button", { name: "Edit Zeta Mobile" }).click();
+      await page.locator("#customer-description").fill("moved to the metro ring");
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await poll(() =>
+        page.locator('table.grid tbody td[data-col="description"]').textContent(),
+      ).toBe("moved to the metro ring");
+      const { customers } = await server.clients().inventory.listCustomers({ search: "zeta" });
+      expect(customers.map((c) => [c.name, c.description, c.referenceNumber])).toEqual([
+        ["Zeta Mobile", "moved to the metro ring", "CRM-900"],
+      ]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("refuses to delete a customer with service instances and links to them", async () => {
+    const { context, page } = await openPage();
+    try {
+      await page.locator("#search").fill("Busy Transit");
+      await poll(() => names(page)).toEqual(["Busy Transit"]);
+      await page.getByRole("button", { name: "Delete Busy Transit" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+      const alert = page.getByRole("dialog").getByRole("alert");
+      await poll(() => alert.textContent()).toContain("cannot be deleted");
+      const links = alert.getByRole("link");
+      expect(await links.count()).toBe(2);
+      await page.screenshot({ path: `${SHOTS}/refused-delete.png` });
+      const firstBlocker = ((await links.first().textContent()) ?? "").replace(
+        "Service instance ",
+        "",
+      );
+      await links.first().click();
+      await poll(() => page.getByRole("dialog").locator("h2").textContent()).toBe(
+        "Service instances of Busy Transit",
+      );
+      await poll(() => page.locator("tr.highlight td.mono").textContent()).toBe(firstBlocker);
+      const { customers } = await server
+        .clients()
+        .inventory.listCustomers({ filter: 'name = "Busy Transit"' });
+      expect(customers).toHaveLength(1);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("deletes a customer after confirmation", async () => {
+    const { context, page } = await openPage();
+    try {
+      await page.locator("#search").fill("zeta");
+      await poll(() => names(page)).toEqual(["Zeta Mobile"]);
+      await page.getByRole("button", { name: "Delete Zeta Mobile" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+      await poll(() => page.locator(".notice").textContent()).toBe(" Deleted Zeta Mobile.");
+      await poll(() => page.locator(".empty").textContent()).toContain("No customer matches");
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("views a customer's service instances, paged", async () => {
+    const { context, page } = await openPage();
+    try {
+      await poll(() => total(page)).not.toBeNull();
+      await page.getByRole("link", { name: "View Instances (12)" }).click();
+      const dialog = page.getByRole("dialog");
+      await poll(() => dialog.locator("tbody tr").count()).toBe(10);
+      expect(await dialog.locator("tbody tr").first().locator("td").allTextContents()).toEqual([
+        expect.stringMatching(/^acme-vpn-\d\d$/),
+        "L3VPN",
+        expect.stringMatching(/\d/),
+        expect.stringMatching(/^[0-9A-Z]{26}$/),
+      ]);
+      await page.screenshot({ path: `${SHOTS}/instances.png` });
+      await dialog.getByRole("button", { name: "Next" }).click();
+      await poll(() => dialog.locator("tbody tr").count()).toBe(2);
+      expect(await dialog.locator(".range").textContent()).toBe("11–12 of 12");
+      await page.keyboard.press("Escape");
+      await poll(() => page.getByRole("dialog").count()).toBe(0);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("works with the keyboard alone", async () => {
+    const { context, page } = await openPage();
+    try {
+      await poll(() => total(page)).toBe("32 customers");
+      // Tab order: token, search, filters, saved filters, columns, add.
+      await page.keyboard.press("Tab");
+      await page.keyboard.press("Tab");
+      expect(await focused(page, "id")).toBe("search");
+      await page.keyboard.type("transit");
+      await poll(() => total(page)).toBe("1 customer matches");
+      for (let i = 0; i < 4; i++) await page.keyboard.press("Tab");
+      expect(await focused(page, "textContent")).toBe("Add customer");
+      await page.keyboard.press("Enter");
+      await poll(() => focused(page, "id")).toBe("customer-name");
+      await page.keyboard.type("Keyboard Only Ltd");
+      await page.keyboard.press("Enter");
+      await poll(() => page.locator(".notice").textContent()).toBe(" Added Keyboard Only Ltd.");
+      await poll(() => focused(page, "textContent")).toBe("Add customer");
+
+      // A column moves with the arrow keys on its grip; a header sorts with Enter.
+      await page.locator('th[data-key="id"] .grip').focus();
+      await page.keyboard.press("ArrowLeft");
+      await poll(() => headers(page)).toEqual([
+        "id",
+        "name",
+        "instances",
+        "reference",
+        "description",
+        "created",
+      ]);
+      await page.locator('th[data-key="name"] .sort').focus();
+      await page.keyboard.press("Enter");
+      await poll(() => page.locator('th[data-key="name"]').getAttribute("aria-sort")).toBe(
+        "descending",
+      );
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("fits a narrow window: the page does not overflow, the table scrolls inside", async () => {
+    const { context, page } = await openPage({ width: 400, height: 800 });
+    try {
+      await poll(() => page.locator("#total").count()).toBe(1);
+      const overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - window.innerWidth",
+      );
+      expect(overflow).toBeLessThanOrEqual(0);
+      const scroller = await page
+        .locator(".table-scroll")
+        .evaluate((el) => el.scrollWidth > el.clientWidth);
+      expect(scroller).toBe(true);
+      await page.screenshot({ path: `${SHOTS}/narrow.png`, fullPage: true });
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe.skipIf(!chromiumPath)("the Customer Inventory page with authentication", () => {
+  const secret = new TextEncoder().encode("an-e2e-test-secret-of-32-characters!");
+  const issuer = "https://idp.example.com";
+  const audience = "customer-inventory";
+  let authServer: TestServer;
+  const tokenFor = (role: string) =>
+    new SignJWT({ sub: `${role}-user`, role })
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setExpirationTime("10m")
+      .sign(secret);
+
+  beforeAll(async () => {
+    authServer = await startTestServer({
+      staticSite: await siteOrFail(),
+      authenticator: createJwtAuthenticator({ key: secret, issuer, audience }),
+    });
+    await authServer
+      .clients()
+      .inventory.createCustomer(
+        { customer: { name: "Guarded Co" } },
+        { headers: { authorization: `Bearer ${await tokenFor("editor")}` } },
+      );
+  });
+  afterAll(() => authServer?.close());
+
+  async function signIn(page: Page, role: string) {
+    await page.getByText("Access token", { exact: true }).click();
+    await page.locator("#token").fill(await tokenFor(role));
+    await page.getByRole("button", { name: "Use token" }).click();
+  }
+
+  it("asks for a token, then shows a viewer no edit buttons and an editor all", async () => {
+    const { context, page } = await openPage({ url: authServer.baseUrl });
+    try {
+      await poll(() => page.getByRole("alert").textContent()).toContain(
+        "needs a valid access token",
+      );
+      await signIn(page, "viewer");
+      await poll(() => names(page)).toEqual(["Guarded Co"]);
+      expect(await page.getByText("Signed in (viewer)").count()).toBe(1);
+      expect(await page.getByRole("button", { name: "Add customer" }).count()).toBe(0);
+      expect(await page.getByRole("button", { name: /^Edit / }).count()).toBe(0);
+      expect(await page.getByRole("button", { name: /^Delete / }).count()).toBe(0);
+      await page.screenshot({ path: `${SHOTS}/viewer.png` });
+
+      await page.getByText("Signed in (viewer)").click();
+      await page.getByRole("button", { name: "Forget token" }).click();
+      await signIn(page, "editor");
+      await poll(() => page.getByRole("button", { name: "Edit Guarded Co" }).count()).toBe(1);
+      expect(await page.getByRole("button", { name: "Add customer" }).count()).toBe(1);
+    } finally {
+      await context.close();
+    }
+  });
+});

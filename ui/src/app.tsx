@@ -1,0 +1,288 @@
+import { Code } from "@connectrpc/connect";
+import { useCallback, useEffect, useState } from "preact/hooks";
+import type { Customer } from "../../gen/customerinventory/v1/resources_pb.js";
+import {
+  api,
+  describeProblem,
+  type Problem,
+  positionIn,
+  problemOf,
+  roleOf,
+  token as storedToken,
+} from "./api.js";
+import { type Layout, loadLayout, saveLayout } from "./columns.js";
+import { ColumnsMenu } from "./columns-menu.js";
+import { CustomerForm } from "./customer-form.js";
+import { CustomerTable, type Sort } from "./customer-table.js";
+import { DeleteDialog } from "./delete-dialog.js";
+import { FilterPanel } from "./filter-panel.js";
+import { formatCount } from "./format.js";
+import { InstancesDialog } from "./instances-dialog.js";
+import { Pager } from "./pager.js";
+import { SavedFilters } from "./saved-filters.js";
+import { TokenBox } from "./token-box.js";
+import { useDebounced } from "./use-debounced.js";
+
+const PAGE_SIZES = [10, 25, 50, 100];
+
+const totalText = (n: number, matching: boolean) =>
+  `${formatCount(n)} customer${n === 1 ? "" : "s"}${matching ? (n === 1 ? " matches" : " match") : ""}`;
+
+const orderText = (s: Sort) => `${s.field}${s.desc ? " desc" : ""}`;
+function parseSort(orderBy: string): Sort {
+  const [field = "name", direction] = (orderBy.split(",")[0] ?? "").trim().split(/\s+/);
+  return { field: field || "name", desc: direction === "desc" };
+}
+
+type Modal =
+  | { kind: "form"; customer?: Customer }
+  | { kind: "delete"; customer: Customer }
+  | { kind: "instances"; customer: Customer; highlight?: string };
+
+interface Page {
+  customers: Customer[];
+  next: string;
+  total: number;
+}
+
+export function App() {
+  const [jwt, setJwt] = useState(storedToken.get());
+  const role = roleOf(jwt);
+  const canEdit = role === undefined || role === "editor" || role === "admin";
+
+  const [searchInput, setSearchInput] = useState("");
+  const search = useDebounced(searchInput.trim(), 300);
+  const [filter, setFilter] = useState("");
+  const [sort, setSort] = useState<Sort>({ field: "name", desc: false });
+  const [pageSize, setPageSize] = useState(25);
+  const [page, setPage] = useState<Page>();
+  const [problem, setProblem] = useState<Problem>();
+  const [loading, setLoading] = useState(true);
+  const [reload, setReload] = useState(0);
+  const [filtersOpen, setFiltersOpen] = useState(false);
+  const [layout, setLayout] = useState<Layout>(() => loadLayout(localStorage));
+  const [modal, setModal] = useState<Modal>();
+  const [notice, setNotice] = useState("");
+
+  // Page tokens belong to one query: a new query starts again at page 1.
+  const queryKey = JSON.stringify([search, filter, orderText(sort), pageSize]);
+  const [paging, setPaging] = useState({ key: queryKey, tokens: [""] });
+  const tokens = paging.key === queryKey ? paging.tokens : [""];
+  const setTokens = (next: string[]) => setPaging({ key: queryKey, tokens: next });
+  const pageToken = tokens[tokens.length - 1] ?? "";
+
+  useEffect(() => {
+    let current = true;
+    setLoading(true);
+    api
+      .listCustomers({ search, filter, orderBy: orderText(sort), pageSize, pageToken })
+      .then(
+        (r) => {
+          if (!current) return;
+          setPage({ customers: r.customers, next: r.nextPageToken, total: r.totalSize });
+          setProblem(undefined);
+        },
+        (err) => {
+          if (!current) return;
+          const p = problemOf(err);
+          setProblem(p);
+          if (p.fields.filter) setFiltersOpen(true);
+        },
+      )
+      .finally(() => current && setLoading(false));
+    return () => {
+      current = false;
+    };
+  }, [search, filter, sort, pageSize, pageToken, reload, jwt]);
+
+  useEffect(() => {
+    if (!notice) return;
+    const timer = setTimeout(() => setNotice(""), 8_000);
+    return () => clearTimeout(timer);
+  }, [notice]);
+
+  const refresh = useCallback(() => setReload((n) => n + 1), []);
+  const changeLayout = (next: Layout, persist: boolean) => {
+    setLayout(next);
+    if (persist) saveLayout(localStorage, next);
+  };
+
+  const filterError = problem?.fields.filter;
+  const searchError = problem?.fields.search;
+  const otherProblem = problem && !filterError && !searchError ? problem : undefined;
+  const first = (tokens.length - 1) * pageSize + 1;
+
+  return (
+    <div class="page">
+      <header class="top">
+        <h1>Customer Inventory</h1>
+        <TokenBox
+          jwt={jwt}
+          role={role}
+          onChange={(value) => {
+            storedToken.set(value);
+            setJwt(value);
+          }}
+        />
+      </header>
+      <main>
+        <div class="toolbar">
+          <div class="search">
+            <label for="search" class="visually-hidden">
+              Search customers
+            </label>
+            <input
+              id="search"
+              type="search"
+              placeholder="Search name, ID, reference number, description"
+              value={searchInput}
+              maxLength={200}
+              aria-invalid={searchError ? true : undefined}
+              aria-describedby={searchError ? "search-error" : undefined}
+              onInput={(e) => setSearchInput(e.currentTarget.value)}
+            />
+            {searchError && (
+              <p class="field-error" id="search-error">
+                {searchError}
+              </p>
+            )}
+          </div>
+          <button
+            type="button"
+            aria-expanded={filtersOpen}
+            aria-controls="filter-panel"
+            onClick={() => setFiltersOpen(!filtersOpen)}
+          >
+            Filters{filter ? " (on)" : ""}
+          </button>
+          <SavedFilters
+            canEdit={canEdit}
+            current={{ filter, search, orderBy: orderText(sort) }}
+            onChoose={(sf) => {
+              setFilter(sf.filter);
+              setSearchInput(sf.search);
+              setSort(parseSort(sf.orderBy));
+            }}
+          />
+          <ColumnsMenu layout={layout} onChange={(l) => changeLayout(l, true)} />
+          {canEdit && (
+            <button type="button" class="primary" onClick={() => setModal({ kind: "form" })}>
+              Add customer
+            </button>
+          )}
+        </div>
+        {filtersOpen && (
+          <div id="filter-panel">
+            <FilterPanel
+              applied={filter}
+              error={
+                filterError
+                  ? { description: filterError, position: positionIn(filterError) }
+                  : undefined
+              }
+              onApply={(f) => {
+                if (f === filter) refresh();
+                setFilter(f);
+              }}
+            />
+          </div>
+        )}
+        <div class="status-line" aria-live="polite">
+          {page && !problem && (
+            <span id="total">{totalText(page.total, Boolean(search || filter))}</span>
+          )}
+          {loading && <span class="status"> Loading…</span>}
+          {notice && <span class="notice"> {notice}</span>}
+        </div>
+        {otherProblem && (
+          <div class="error" role="alert">
+            <p>{describeProblem(otherProblem)}</p>
+            {otherProblem.code !== Code.Unauthenticated && (
+              <button type="button" onClick={refresh}>
+                Try again
+              </button>
+            )}
+          </div>
+        )}
+        {page && page.customers.length === 0 && !problem && !loading && (
+          <div class="empty">
+            {search || filter ? (
+              <p>No customer matches. Change the search or the filters.</p>
+            ) : (
+              <p>No customers yet.{canEdit ? " Add the first one." : ""}</p>
+            )}
+          </div>
+        )}
+        {page && page.customers.length > 0 && (
+          <CustomerTable
+            customers={page.customers}
+            layout={layout}
+            sort={sort}
+            busy={loading}
+            canEdit={canEdit}
+            onSort={setSort}
+            onLayout={changeLayout}
+            onEdit={(customer) => setModal({ kind: "form", customer })}
+            onDelete={(customer) => setModal({ kind: "delete", customer })}
+            onInstances={(customer) => setModal({ kind: "instances", customer })}
+          />
+        )}
+        {page && page.total > 0 && (
+          <Pager
+            label="Pages"
+            first={first}
+            shown={page.customers.length}
+            total={page.total}
+            page={tokens.length}
+            hasNext={Boolean(page.next)}
+            onPrevious={() => setTokens(tokens.slice(0, -1))}
+            onNext={() => setTokens([...tokens, page.next])}
+          >
+            <label>
+              Rows per page{" "}
+              <select value={pageSize} onChange={(e) => setPageSize(Number(e.currentTarget.value))}>
+                {PAGE_SIZES.map((n) => (
+                  <option key={n} value={n}>
+                    {n}
+                  </option>
+                ))}
+              </select>
+            </label>
+          </Pager>
+        )}
+      </main>
+      {modal?.kind === "form" && (
+        <CustomerForm
+          customer={modal.customer}
+          onClose={() => setModal(undefined)}
+          onSaved={(c) => {
+            setModal(undefined);
+            setNotice(modal.customer ? `Saved ${c.name}.` : `Added ${c.name}.`);
+            refresh();
+          }}
+        />
+      )}
+      {modal?.kind === "delete" && (
+        <DeleteDialog
+          customer={modal.customer}
+          onClose={() => setModal(undefined)}
+          onDeleted={() => {
+            setModal(undefined);
+            setNotice(`Deleted ${modal.customer.name}.`);
+            refresh();
+          }}
+          onShowInstances={(customer, highlight) =>
+            setModal({ kind: "instances", customer, highlight })
+          }
+        />
+      )}
+      {modal?.kind === "instances" && (
+        <InstancesDialog
+          customer={modal.customer}
+          highlight={modal.highlight}
+          onClose={() => setModal(undefined)}
+        />
+      )}
+    </div>
+  );
+}
