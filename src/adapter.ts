@@ -283,10 +283,9 @@ function readBody(req: NodeRequest, limit: number): Promise<Buffer> {
 
 /**
  * The request body for Connect. Connect stops reading early when it refuses a call (an
- * oversized message, say) and would destroy the request, which leaves an HTTP/2 client
- * sending into a stream nobody reads, held open by flow control, and an HTTP/1.1 client
- * without its answer. Instead read and drop the rest, up to `limit` more bytes, and reset
- * the stream of a client that sends more.
+ * oversized message, say), which left an HTTP/2 client sending into a stream nobody read,
+ * held open by flow control until the client gave up. Instead read and drop the rest, up to
+ * `limit` more bytes, and reset the stream of a client that sends more.
  */
 function bodyOf(req: NodeRequest, limit: number): AsyncIterable<Uint8Array> {
   return {
