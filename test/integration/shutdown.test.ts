@@ -66,10 +66,21 @@ describe("SIGTERM under load", () => {
             requestId: `drain-${i}`,
           }),
         );
-      // 250 calls at once (one HTTP/2 connection carries at most 256): with four database
-      // connections in the pool, most are still in flight at SIGTERM.
-      const inFlight = Array.from({ length: 250 }, (_, i) => send(i));
-      await new Promise((r) => setTimeout(r, 30));
+      // 250 calls at once (one HTTP/2 connection carries at most 256). SIGTERM comes once ten
+      // have been answered, so the connection is up and every call has reached the server: with
+      // four database connections in the pool, most are still in flight then.
+      let answered = 0;
+      let tenAnswered = () => {};
+      const someAnswered = new Promise<void>((r) => {
+        tenAnswered = r;
+      });
+      const inFlight = Array.from({ length: 250 }, (_, i) =>
+        send(i).finally(() => {
+          answered += 1;
+          if (answered === 10) tenAnswered();
+        }),
+      );
+      await someAnswered;
       const stopped = performance.now();
       const exited = service.stop("SIGTERM");
       await new Promise((r) => setTimeout(r, 100));
