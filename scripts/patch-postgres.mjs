@@ -1,42 +1,72 @@
-// Mends a defect of postgres.js 3.4.9 (porsager/postgres#1154, #1208; fixes proposed in
-// #1168, #1209, not released): when a connection closes while a small write waits for its
-// setImmediate, the timer is cleared but not forgotten. The connection's later writes then
-// wait for a flush that never comes (their calls hang), or `nextWrite` runs with no socket
-// and throws from a timer, which ends the process. test/integration/faults.test.ts
-// terminates backends under load and fails without this (reproduced with the bare driver
-// too). Run by `npm install` (postinstall); idempotent; refuses to guess if the code changed.
+// Mends two defects of postgres.js 3.4.9 that its maintainers have fixes proposed for but
+// not released. Run by `npm install` (postinstall); idempotent (each patch leaves a mark);
+// refuses to guess if the code changed.
+//
+// 1. Write scheduler (porsager/postgres#1154, #1208; fixes proposed in #1168, #1209): when a
+//    connection closes while a small write waits for its setImmediate, the timer is cleared
+//    but not forgotten. The connection's later writes then wait for a flush that never comes
+//    (their calls hang), or `nextWrite` runs with no socket and throws from a timer, which ends
+//    the process. test/integration/faults.test.ts terminates backends under load and fails
+//    without this (reproduced with the bare driver too).
+// 2. Transaction reservation (porsager/postgres#1189, #1210; fixes proposed in #1211, #1218):
+//    `sql.begin()` reserves its connection in a hook that `execute()` skips whenever the
+//    connection's pipeline is full. BEGIN has then been sent but the connection goes back to
+//    the pool, and other calls' statements run inside the transaction. With `max_pipeline: 0`
+//    (what the service uses behind PgBouncer) every transaction fails with UNSAFE_TRANSACTION;
+//    with the default of 100 it happens at the boundary. The hook now runs whenever the
+//    query was written, and the reserved connection still takes no other work.
+//    test/integration/pgbouncer.test.ts fails without this.
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-const MARK = "/* customer-inventory: nextWrite guard */";
 const root = fileURLToPath(new URL("../node_modules/postgres", import.meta.url));
 const { version } = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
 
-const replacements = [
-  [
-    "  function nextWrite(fn) {\n    const x = socket.write(chunk, fn)",
-    `  function nextWrite(fn) {\n    ${MARK}\n    if (!socket) {\n      chunk = nextWriteTimer = null\n      error(Errors.connection('CONNECTION_CLOSED', options))\n      return false\n    }\n    const x = socket.write(chunk, fn)`,
-  ],
-  [
-    "    clearImmediate(nextWriteTimer)\n",
-    "    clearImmediate(nextWriteTimer)\n    nextWriteTimer = chunk = null\n",
-  ],
+const patches = [
+  {
+    mark: "/* customer-inventory: nextWrite guard */",
+    issue: "porsager/postgres#1208",
+    replacements: (mark) => [
+      [
+        "  function nextWrite(fn) {\n    const x = socket.write(chunk, fn)",
+        `  function nextWrite(fn) {\n    ${mark}\n    if (!socket) {\n      chunk = nextWriteTimer = null\n      error(Errors.connection('CONNECTION_CLOSED', options))\n      return false\n    }\n    const x = socket.write(chunk, fn)`,
+      ],
+      [
+        "    clearImmediate(nextWriteTimer)\n",
+        "    clearImmediate(nextWriteTimer)\n    nextWriteTimer = chunk = null\n",
+      ],
+    ],
+  },
+  {
+    mark: "/* customer-inventory: reserve before pipelining */",
+    issue: "porsager/postgres#1210",
+    replacements: (mark) => [
+      [
+        "      return write(toBuffer(q))\n        && !q.describeFirst\n        && !q.cursorFn\n        && sent.length < max_pipeline\n        && (!q.options.onexecute || q.options.onexecute(connection))\n",
+        // A reserved connection takes no more of the pool's work: false, as the hook's
+        // undefined made the chain before.
+        `      ${mark}\n      const written = write(toBuffer(q))\n      if (q.options.onexecute)\n        return q.options.onexecute(connection), false\n      return written\n        && !q.describeFirst\n        && !q.cursorFn\n        && sent.length < max_pipeline\n`,
+      ],
+    ],
+  },
 ];
 
 for (const file of ["src/connection.js", "cjs/src/connection.js"]) {
   const target = path.join(root, file);
   let text = readFileSync(target, "utf8");
-  if (text.includes(MARK)) continue;
-  for (const [from, to] of replacements) {
-    if (!text.includes(from)) {
-      console.error(
-        `patch-postgres: postgres ${version} ${file} no longer has the code this patch mends; check whether the release fixes porsager/postgres#1208 and remove scripts/patch-postgres.mjs if so`,
-      );
-      process.exit(1);
+  for (const { mark, issue, replacements } of patches) {
+    if (text.includes(mark)) continue;
+    for (const [from, to] of replacements(mark)) {
+      if (!text.includes(from)) {
+        console.error(
+          `patch-postgres: postgres ${version} ${file} no longer has the code this patch mends; check whether the release fixes ${issue} and drop that patch from scripts/patch-postgres.mjs if so`,
+        );
+        process.exit(1);
+      }
+      text = text.replaceAll(from, to);
     }
-    text = text.replaceAll(from, to);
+    console.log(`patch-postgres: ${issue} mended in postgres ${version} ${file}`);
   }
   writeFileSync(target, text);
-  console.log(`patch-postgres: guarded nextWrite in postgres ${version} ${file}`);
 }

@@ -32,34 +32,46 @@ describe.skipIf(!hasPgBouncer())("behind PgBouncer in transaction mode (DB_PREPA
         return customer?.id ?? "";
       }),
     );
+    // All at once through 4 server connections: the last are answered seconds later, so each
+    // call gets the longest deadline the server allows (this test is about correctness).
+    const patient = { timeoutMs: 60_000 };
     const calls = Array.from({ length: 3_000 }, (_, i) => {
       const id = ids[i % ids.length] as string;
       switch (i % 6) {
         case 0:
-          return api.inventory.createCustomer({
-            customer: { name: `bounced ${i}` },
-            requestId: `bounced-${i}`,
-          });
+          return api.inventory.createCustomer(
+            {
+              customer: { name: `bounced ${i}` },
+              requestId: `bounced-${i}`,
+            },
+            patient,
+          );
         case 1:
-          return api.inventory.getCustomer({ id });
+          return api.inventory.getCustomer({ id }, patient);
         case 2:
-          return api.inventory.listCustomers({ search: "bounced", pageSize: 5 });
+          return api.inventory.listCustomers({ search: "bounced", pageSize: 5 }, patient);
         case 3:
-          return api.inventory.listCustomers({ filter: "service_instance_count >= 0" });
+          return api.inventory.listCustomers({ filter: "service_instance_count >= 0" }, patient);
         case 4:
-          return api.instances.createServiceInstance({
-            serviceInstance: { customerId: id, name: `vpn ${i}`, serviceType: "L3VPN" },
-          });
+          return api.instances.createServiceInstance(
+            {
+              serviceInstance: { customerId: id, name: `vpn ${i}`, serviceType: "L3VPN" },
+            },
+            patient,
+          );
         default:
-          return api.inventory.updateCustomer({
-            customer: { id, description: `round ${i}` },
-            updateMask: { paths: ["description"] },
-          });
+          return api.inventory.updateCustomer(
+            {
+              customer: { id, description: `round ${i}` },
+              updateMask: { paths: ["description"] },
+            },
+            patient,
+          );
       }
     });
     const failures = (await Promise.allSettled(calls)).filter((r) => r.status === "rejected");
     expect(failures.map((f) => String((f as PromiseRejectedResult).reason))).toEqual([]);
     const { customers } = await api.inventory.listCustomers({ search: "pooled", pageSize: 100 });
     expect(customers.reduce((sum, c) => sum + c.serviceInstanceCount, 0)).toBe(500);
-  }, 60_000);
+  }, 90_000);
 });
