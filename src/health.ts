@@ -29,12 +29,16 @@ export function createHealth(deps: HealthDeps): Health {
   const listeners = new Set<(serving: boolean) => void>();
   const serving = () => databaseUp && !shuttingDown;
 
+  let everServed = false;
   const set = (update: () => void) => {
     const before = serving();
     update();
     const after = serving();
     if (after === before) return;
-    deps.logger.warn({ serving: after }, after ? "serving again" : "not serving");
+    // The first SERVING is the normal start, not news for whoever watches warnings.
+    if (after && !everServed) deps.logger.info({ serving: after }, "serving");
+    else deps.logger.warn({ serving: after }, after ? "serving again" : "not serving");
+    everServed ||= after;
     for (const listener of listeners) listener(after);
   };
 
