@@ -395,6 +395,32 @@ describe.skipIf(!chromiumPath)("the Customer Inventory page", () => {
     }
   });
 
+  it("after deleting the last row of a page, shows the page before", async () => {
+    const { inventory } = server.clients();
+    const temps = [];
+    for (let i = 1; i <= 11; i++) {
+      const { customer } = await inventory.createCustomer({
+        customer: { name: `Ephemeral ${String(i).padStart(2, "0")}` },
+      });
+      temps.push(customer?.id ?? "");
+    }
+    const { context, page } = await openPage();
+    try {
+      await page.locator("#search").fill("ephemeral");
+      await poll(() => total(page)).toBe("11 customers match");
+      await page.locator("main .pager select").selectOption("10");
+      await page.getByRole("button", { name: "Next" }).click();
+      await poll(() => names(page)).toEqual(["Ephemeral 11"]);
+      await page.getByRole("button", { name: "Delete Ephemeral 11" }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+      await poll(() => page.locator("main .range").textContent()).toBe("1–10 of 10");
+      expect(await page.locator("main .pager").textContent()).toContain("Page 1");
+    } finally {
+      await context.close();
+      for (const id of temps.slice(0, 10)) await inventory.deleteCustomer({ id });
+    }
+  });
+
   it("views a customer's service instances, paged", async () => {
     const { context, page } = await openPage();
     try {

@@ -79,6 +79,11 @@ export function App() {
       .then(
         (r) => {
           if (!current) return;
+          if (r.customers.length === 0 && pageToken !== "") {
+            // The last rows of this page were deleted: show the page before.
+            setPaging((p) => ({ ...p, tokens: p.tokens.slice(0, -1) }));
+            return;
+          }
           setPage({ customers: r.customers, next: r.nextPageToken, total: r.totalSize });
           setProblem(undefined);
         },
