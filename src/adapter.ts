@@ -260,7 +260,7 @@ const headerOf = (req: NodeRequest, name: string): string | undefined => {
   return Array.isArray(value) ? value.join(", ") : value;
 };
 
-/** Reads the whole body; rejects beyond `limit` bytes. */
+/** Reads the whole body; beyond `limit` bytes, stops keeping it and drops the rest. */
 function readBody(req: NodeRequest, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -269,6 +269,7 @@ function readBody(req: NodeRequest, limit: number): Promise<Buffer> {
       size += chunk.length;
       if (size > limit) {
         req.removeAllListeners("data");
+        discardRest(req, DISCARD_FACTOR * limit);
         resolve(Buffer.concat(chunks)); // Connect reports the size from the envelope
         return;
       }
