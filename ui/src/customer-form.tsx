@@ -1,4 +1,3 @@
-import { Code } from "@connectrpc/connect";
 import { useState } from "preact/hooks";
 import type { Customer } from "../../gen/customerinventory/v1/resources_pb.js";
 import { api, describeProblem, type Problem, problemOf } from "./api.js";
@@ -12,6 +11,19 @@ const fieldsOf = (c?: Customer) => ({
 
 const paths = { name: "name", referenceNumber: "reference_number", description: "description" };
 type Field = keyof typeof paths;
+const fields = Object.keys(paths) as Field[];
+
+/** What `problem` says about one field: its BadRequest violation, or that its value is taken. */
+function fieldErrorIn(problem: Problem | undefined, field: Field): string | undefined {
+  if (!problem) return undefined;
+  const fromBadRequest = problem.fields[`customer.${paths[field]}`];
+  if (fromBadRequest) return fromBadRequest;
+  if (problem.reason === "CUSTOMER_NAME_TAKEN" && field === "name") return problem.message;
+  if (problem.reason === "REFERENCE_NUMBER_TAKEN" && field === "referenceNumber") {
+    return problem.message;
+  }
+  return undefined;
+}
 
 /** Add a customer, or edit one: only the changed fields are sent, with the etag read. */
 export function CustomerForm(props: {
@@ -25,18 +37,8 @@ export function CustomerForm(props: {
   const [saving, setSaving] = useState(false);
   const editing = props.customer !== undefined;
 
-  const fieldError = (field: Field): string | undefined => {
-    if (!problem) return undefined;
-    const fromBadRequest = problem.fields[`customer.${paths[field]}`];
-    if (fromBadRequest) return fromBadRequest;
-    if (problem.reason === "CUSTOMER_NAME_TAKEN" && field === "name") return problem.message;
-    if (problem.reason === "REFERENCE_NUMBER_TAKEN" && field === "referenceNumber") {
-      return problem.message;
-    }
-    return undefined;
-  };
-  const fieldErrors = (["name", "referenceNumber", "description"] as Field[]).filter(fieldError);
-  const general = problem && fieldErrors.length === 0 ? describeProblem(problem) : undefined;
+  const fieldError = (field: Field) => fieldErrorIn(problem, field);
+  const general = problem && !fields.some(fieldError) ? describeProblem(problem) : undefined;
 
   async function submit(e: Event) {
     e.preventDefault();
@@ -44,7 +46,7 @@ export function CustomerForm(props: {
     setProblem(undefined);
     try {
       if (props.customer) {
-        const changed = (Object.keys(paths) as Field[]).filter((f) => values[f] !== original[f]);
+        const changed = fields.filter((f) => values[f] !== original[f]);
         if (changed.length === 0) {
           props.onClose();
           return;
@@ -64,9 +66,7 @@ export function CustomerForm(props: {
     } catch (err) {
       const p = problemOf(err);
       setProblem(p);
-      const first = (["name", "referenceNumber", "description"] as Field[]).find(
-        (f) => p.fields[`customer.${paths[f]}`] || (p.code === Code.AlreadyExists && f === "name"),
-      );
+      const first = fields.find((f) => fieldErrorIn(p, f));
       if (first) document.getElementById(`customer-${first}`)?.focus();
     } finally {
       setSaving(false);
