@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import http2 from "node:http2";
 import { gzipSync } from "node:zlib";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { codeFromString } from "@connectrpc/connect/protocol-connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { orderText, parseOrderBy } from "../../src/filter/order-by.js";
 import { createPageTokenCodec } from "../../src/service/page-token.js";
@@ -432,12 +433,7 @@ async function rawOutcome(kind: Kind, request: RawRequest): Promise<Outcome> {
           if (!body.startsWith("{"))
             return resolve({ code: Code.Unknown, text: `${status} ${body}` });
           const parsed = JSON.parse(body) as { code: string; message?: string };
-          const code = Code[
-            parsed.code.replace(/(^|_)(\w)/g, (_, __, c: string) =>
-              c.toUpperCase(),
-            ) as keyof typeof Code
-          ] as Code;
-          return resolve({ code, text: body });
+          return resolve({ code: codeFromString(parsed.code) ?? Code.Unknown, text: body });
         }
         const fields =
           kind === "grpc"
