@@ -1,4 +1,4 @@
-// Mends two defects of postgres.js 3.4.9 that its maintainers have fixes proposed for but
+// Mends three defects of postgres.js 3.4.9 that its maintainers have fixes proposed for but
 // not released. Run by `npm install` (postinstall); idempotent (each patch leaves a mark);
 // refuses to guess if the code changed.
 //
@@ -16,6 +16,13 @@
 //    with the default of 100 it happens at the boundary. The hook now runs whenever the
 //    query was written, and the reserved connection still takes no other work.
 //    test/integration/pgbouncer.test.ts fails without this.
+// 3. Cancelling a statement not yet sent (reported here first): `execute()` skips a cancelled
+//    query and reports the connection full, and a transaction's queue waits for a
+//    ReadyForQuery that never comes. The connection stays reserved and the transaction never
+//    settles (its ROLLBACK waits forever): a call cancelled at the wrong moment took a pool
+//    connection for good. Skipping a cancelled query now leaves the connection as it was,
+//    and a transaction's queue passes over cancelled queries.
+//    test/integration/postgres-driver.test.ts fails without this.
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,6 +32,7 @@ const { version } = JSON.parse(readFileSync(path.join(root, "package.json"), "ut
 
 const patches = [
   {
+    file: "connection.js",
     mark: "/* customer-inventory: nextWrite guard */",
     issue: "porsager/postgres#1208",
     replacements: (mark) => [
@@ -39,6 +47,7 @@ const patches = [
     ],
   },
   {
+    file: "connection.js",
     mark: "/* customer-inventory: reserve before pipelining */",
     issue: "porsager/postgres#1210",
     replacements: (mark) => [
@@ -50,12 +59,36 @@ const patches = [
       ],
     ],
   },
+  {
+    file: "connection.js",
+    mark: "/* customer-inventory: a skipped query sends nothing */",
+    issue: "cancelling an unsent query",
+    replacements: (mark) => [
+      ["    if (q.cancelled)\n      return\n", `    if (q.cancelled) ${mark}\n      return true\n`],
+    ],
+  },
+  {
+    file: "index.js",
+    mark: "/* customer-inventory: pass over cancelled queries */",
+    issue: "cancelling an unsent query",
+    replacements: (mark) => [
+      [
+        "      c.reserved = () => queries.length\n        ? c.execute(queries.shift())\n        : move(c, reserved)\n",
+        `      c.reserved = () => { ${mark}\n        let q\n        while (queries.length && (q = queries.shift()).cancelled) q = null\n        return q ? c.execute(q) : move(c, reserved)\n      }\n`,
+      ],
+    ],
+  },
 ];
 
-for (const file of ["src/connection.js", "cjs/src/connection.js"]) {
+for (const file of [
+  "src/connection.js",
+  "cjs/src/connection.js",
+  "src/index.js",
+  "cjs/src/index.js",
+]) {
   const target = path.join(root, file);
   let text = readFileSync(target, "utf8");
-  for (const { mark, issue, replacements } of patches) {
+  for (const { mark, issue, replacements } of patches.filter((p) => file.endsWith(p.file))) {
     if (text.includes(mark)) continue;
     for (const [from, to] of replacements(mark)) {
       if (!text.includes(from)) {

@@ -2,8 +2,9 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 
-// A postgres.js 3.4.9 defect scripts/patch-postgres.mjs mends at install, checked on the bare
-// driver: a transaction's connection must never carry anyone else's statements.
+// postgres.js 3.4.9 defects scripts/patch-postgres.mjs mends at install, checked on the bare
+// driver: a transaction's connection must never carry anyone else's statements, and a
+// cancelled statement must never strand its transaction.
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -54,5 +55,29 @@ describe("postgres.js as patched at install", () => {
       "ok",
       "ok",
     ]);
+  });
+
+  it("settles a transaction whose statement is cancelled before it was sent", async () => {
+    const options = { max: 1, max_pipeline: 0, prepare: false };
+    const sql = postgres(database.url, options);
+    try {
+      const transaction = sql
+        .begin(async (tx) => {
+          const running = tx`select pg_sleep(0.1)`;
+          const waiting = tx`select 2`; // queued behind the first, not sent yet
+          setImmediate(() => waiting.cancel());
+          await Promise.all([running, waiting]);
+        })
+        .then(
+          () => "committed",
+          (err: { code?: string }) => `rejected ${err.code}`,
+        );
+      const stranded = new Promise((r) => setTimeout(() => r("still waiting after 3 s"), 3_000));
+      expect(await Promise.race([transaction, stranded])).toBe("rejected 57014");
+      // And the connection is free again.
+      expect((await sql`select 1 as one`)[0]?.one).toBe(1);
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
   });
 });
