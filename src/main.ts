@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { createApp } from "./app.js";
 import { loadAuthenticator } from "./auth.js";
 import { ConfigError, loadConfig, redactUrl } from "./config.js";
+import { EmbeddedPostgresError, startEmbeddedPostgres } from "./embedded-postgres.js";
 import { createLogger, stdoutDestination } from "./log.js";
 import { createStaticSite, readSiteFiles } from "./static-site.js";
 import { createDatabase } from "./store/db.js";
@@ -28,7 +29,7 @@ async function main(): Promise<void> {
 
   const embedded = config.databaseUrl
     ? undefined
-    : await (await import("./embedded-postgres.js")).startEmbeddedPostgres({
+    : await startEmbeddedPostgres({
         dataDir: config.dataDir,
         database: "customer_inventory",
         onLog: (message) => logger.debug({ component: "postgres" }, message.trim()),
@@ -141,6 +142,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof EmbeddedPostgresError) {
+    // Says what failed, why and what to do: a stack would only bury it.
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(
     `start-up failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
   );

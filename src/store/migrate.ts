@@ -1,10 +1,23 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 
-/** The committed drizzle-kit migrations. */
-export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
+/**
+ * The committed drizzle-kit migrations: `drizzle/` of this package, found from this file
+ * whether it runs as source (src/store/) or compiled (dist/src/store/).
+ */
+export function packageMigrationsFolder(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, "package.json"))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error("the package's drizzle/ folder was not found");
+    dir = parent;
+  }
+  return path.join(dir, "drizzle");
+}
 
 // Any constant works; it only has to be the same in every replica of this service.
 const MIGRATION_LOCK_KEY = "4242170301";
@@ -18,7 +31,7 @@ export async function migrateDatabase(
   url: string,
   options: { migrationsFolder?: string; connectTimeoutSeconds?: number } = {},
 ): Promise<void> {
-  const migrationsFolder = options.migrationsFolder ?? MIGRATIONS_FOLDER;
+  const migrationsFolder = options.migrationsFolder ?? packageMigrationsFolder();
   const client = postgres(url, {
     max: 1,
     onnotice: () => {},

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -27,6 +28,11 @@ export function withDatabase(url: string, database: string): string {
  * migrates a template database, and hands its name to the test files, which clone it.
  */
 export default async function setup(project: TestProject) {
+  // Process tests run the compiled server, as npm start does: compile what changed.
+  execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], {
+    cwd: path.resolve(import.meta.dirname, "../.."),
+    stdio: "inherit",
+  });
   let embedded: EmbeddedDatabase | undefined;
   let scratch: string | undefined;
   let adminUrl = process.env.TEST_DATABASE_URL;

@@ -14,14 +14,15 @@ export interface ServiceProcess {
 const root = path.resolve(import.meta.dirname, "../..");
 
 /**
- * Runs `src/main.ts` as `npm start` does, with `env` added, until it says its database is
+ * Runs the compiled `dist/src/main.js` as `npm start` does (the global setup compiles it),
+ * with `env` added, until it says its database is
  * ready (or, with `until: "listening"`, until it says where it listens).
  */
 export function startServiceProcess(
   env: Record<string, string>,
   options: { until?: "ready" | "listening" } = {},
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const child = spawn(process.execPath, ["dist/src/main.js"], {
     cwd: root,
     env: { ...process.env, PORT: "0", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
