@@ -15,15 +15,29 @@ export function codePointLength(value: string): number {
   return n;
 }
 
+/** What is wrong with query text, and the 1-based code point position where it is. */
+export interface QueryTextProblem {
+  description: string;
+  pos: number;
+}
+
 /**
- * What is wrong with query text (a search or a filter) before it is read at all: a NUL,
- * which PostgreSQL refuses, broken UTF-16, or more than `max` code points. Undefined if none.
+ * What is wrong with query text (a search, a filter, an order_by, a page token) before it is
+ * read at all: a NUL, which PostgreSQL refuses, broken UTF-16, or more than `max` code
+ * points (at `max + 1`, where the limit is crossed). Undefined if none.
  */
-export function queryTextProblem(text: string, max: number): string | undefined {
-  if (text.includes("\u0000")) return "must not contain NUL characters";
-  if (!text.isWellFormed()) return "must be valid UTF-8 text";
-  const length = codePointLength(text);
-  if (length > max) return `must be at most ${max} characters (got ${length})`;
+export function queryTextProblem(text: string, max: number): QueryTextProblem | undefined {
+  let pos = 0;
+  for (const char of text) {
+    pos++;
+    if (char === "\u0000") return { description: "must not contain NUL characters", pos };
+    // A lone surrogate is one element of its own, and not well formed.
+    if (char.length === 1 && !char.isWellFormed()) {
+      return { description: "must be valid UTF-8 text", pos };
+    }
+  }
+  if (pos > max)
+    return { description: `must be at most ${max} characters (got ${pos})`, pos: max + 1 };
   return undefined;
 }
 

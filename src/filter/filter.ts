@@ -27,7 +27,7 @@ export function parseFilter(
     return undefined;
   };
   const problem = queryTextProblem(text, MAX_FILTER_LENGTH);
-  if (problem) return fail(problem);
+  if (problem) return fail(`${problem.description} at ${problem.pos}`);
   try {
     return { expr: parseFilterExpression(text) };
   } catch (err) {

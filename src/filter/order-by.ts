@@ -1,3 +1,4 @@
+import { queryTextProblem } from "../domain/text.js";
 import { type FieldViolation, invalidField } from "../errors.js";
 
 /** Fields ListCustomers can sort by. */
@@ -38,9 +39,8 @@ export function parseOrderBy(
     violations.push({ field, description });
     return undefined;
   };
-  if (text.length > MAX_ORDER_BY_LENGTH) {
-    return fail(`must be at most ${MAX_ORDER_BY_LENGTH} characters`);
-  }
+  const problem = queryTextProblem(text, MAX_ORDER_BY_LENGTH);
+  if (problem) return fail(problem.description);
   const keys: OrderKey[] = [];
   if (text.trim() !== "") {
     for (const [index, item] of text.split(",").entries()) {

@@ -212,7 +212,10 @@ function comparison(field: FilterField, op: Comparator, token: ValueToken): Filt
 
 function textComparison(field: TextField, op: Comparator, value: QuotedValue): FilterExpr {
   if (op === ":") {
-    if (value.literal === "*") return { kind: "text_match", field, match: "present", value: "" };
+    // Only an unescaped lone star means "has a value"; `"\*"` is a star like any character.
+    if (value.literal === "*" && value.leadingStar) {
+      return { kind: "text_match", field, match: "present", value: "" };
+    }
     return { kind: "text_match", field, match: "contains", value: normalizeKey(value.literal) };
   }
   if (op === "=" || op === "!=") {

@@ -16,7 +16,7 @@ export function parseSearch(
 ): string[] | undefined {
   const problem = queryTextProblem(text, MAX_SEARCH_LENGTH);
   if (problem) {
-    violations.push({ field, description: problem });
+    violations.push({ field, description: problem.description });
     return undefined;
   }
   // The same white space set as String.prototype.trim (WhiteSpace and LineTerminator).

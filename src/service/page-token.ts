@@ -1,4 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { queryTextProblem } from "../domain/text.js";
 import type { Cursor } from "../domain/types.js";
 import { invalidField } from "../errors.js";
 
@@ -75,7 +76,8 @@ export function createPageTokenCodec(options: PageTokenOptions): PageTokenCodec 
 
     decode(token, scope) {
       if (token === "") return undefined;
-      if (token.length > MAX_PAGE_TOKEN_LENGTH) throw invalid("is not a valid page token");
+      const problem = queryTextProblem(token, MAX_PAGE_TOKEN_LENGTH);
+      if (problem) throw invalid(problem.description);
       const [body = "", signature = "", extra] = token.split(".");
       const given = Buffer.from(signature, "base64url");
       if (extra !== undefined || given.length !== MAC_BYTES || !timingSafeEqual(given, mac(body))) {

@@ -135,6 +135,9 @@ describe("filter on text fields, every comparator, against real PostgreSQL", () 
       ['description : "\\"hi\\""', ["CAFÉ Telecom"]],
       ['description = "*\\**"', ["CAFÉ Telecom", "zz top"]],
       ["description : '\\*fine\\*'", ["CAFÉ Telecom"]],
+      // A lone escaped star is a star, not "has a value".
+      ['description : "\\*"', ["CAFÉ Telecom", "zz top"]],
+      ['description = "\\*"', []],
       ['name = "straße netz"', ["Straße Netz"]],
       ['description = "fiber\nand copper*"', ["acme west"]],
     ] as const) {

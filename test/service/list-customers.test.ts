@@ -223,6 +223,29 @@ describe("ListCustomers search", () => {
   });
 });
 
+describe("ListCustomers limits", () => {
+  it("reports every length limit the same way, the filter's with its position", async () => {
+    const cases = [
+      [{ search: "s".repeat(201) }, "search", "must be at most 200 characters (got 201)"],
+      [
+        { orderBy: `name${" ".repeat(300)}` },
+        "order_by",
+        "must be at most 200 characters (got 304)",
+      ],
+      [{ pageToken: "t".repeat(4097) }, "page_token", "must be at most 4096 characters (got 4097)"],
+      [
+        { filter: `name = "${"x".repeat(2100)}"` },
+        "filter",
+        "must be at most 2000 characters (got 2109) at 2001",
+      ],
+    ] as const;
+    for (const [request, field, description] of cases) {
+      const err = await callError(() => api.inventory.listCustomers(request));
+      expect(err.fieldViolations, field).toEqual([{ field, description }]);
+    }
+  });
+});
+
 describe("ListCustomers order_by", () => {
   beforeEach(async () => {
     const b = await create("Bravo", "R-2");

@@ -68,6 +68,12 @@ describe("filter parser: productions", () => {
     expect(parse('name != "x*"')).toEqual({ kind: "not", operand: name("x", "prefix") });
     // Only = and != know wildcards; elsewhere a star is a star.
     expect(parse('name : "a*"')).toEqual(name("a*", "contains"));
+    // An escaped star is a literal everywhere, alone too: it never means "has a value".
+    expect(parse('name : "\\*"')).toEqual(name("*", "contains"));
+    expect(parse("name : '\\*'")).toEqual(name("*", "contains"));
+    expect(parse('name = "\\*"')).toEqual(name("*"));
+    expect(parse('name != "\\*"')).toEqual({ kind: "not", operand: name("*") });
+    expect(parse('name : "*"')).toEqual(name("", "present"));
     expect(parse('name < "a*"')).toMatchObject({ kind: "text_order", value: "a*" });
   });
 
@@ -251,11 +257,17 @@ describe("filter parser: errors name the 1-based position", () => {
     );
   });
 
-  it("refuses text over the length limit, NUL and broken UTF-16", () => {
+  it("refuses text over the length limit, NUL and broken UTF-16 at their positions", () => {
     expect(parse(`"${"x".repeat(MAX_FILTER_LENGTH - 2)}"`)).toBeDefined();
-    expect(error("x".repeat(MAX_FILTER_LENGTH + 1))).toContain("at most 2000 characters");
-    expect(error("a\u0000")).toContain("NUL");
-    expect(error("a\ud800")).toContain("UTF-8");
+    // The position is where the limit is crossed, counted in code points like every other.
+    expect(error("x".repeat(MAX_FILTER_LENGTH + 1))).toBe(
+      "must be at most 2000 characters (got 2001) at 2001",
+    );
+    expect(error(`name = "${"😀".repeat(2500)}"`)).toBe(
+      "must be at most 2000 characters (got 2509) at 2001",
+    );
+    expect(error("a\u0000")).toBe("must not contain NUL characters at 2");
+    expect(error("😀 a\ud800")).toBe("must be valid UTF-8 text at 4");
   });
 
   it("clips a long echoed value", () => {
