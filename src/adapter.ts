@@ -5,9 +5,8 @@ import {
   Code,
   ConnectError,
   type ConnectRouter,
-  type ContextValues,
   createConnectRouter,
-  createContextKey,
+  createContextValues,
   createHandlerContext,
   createServiceImplSpec,
   type Interceptor,
@@ -26,6 +25,17 @@ import {
   universalRequestFromNodeRequest,
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
+import {
+  type CallLog,
+  type CallState,
+  callStateKey,
+  fastPathKey,
+  newCallState,
+  protocolOf,
+  REQUEST_ID_HEADER,
+  withRequestId,
+} from "./call-context.js";
+import { finishEarlyErrors } from "./early-errors.js";
 
 type NodeRequest = IncomingMessage | Http2ServerRequest;
 
@@ -34,8 +44,6 @@ const DISCARD_FACTOR = 8;
 
 const CALL_DONE = new ConnectError("the call is done", Code.Canceled);
 
-/** Set on the calls the fast path serves (the call log says so). */
-export const fastPathKey = createContextKey(false, { description: "served by the gRPC fast path" });
 type NodeResponse = ServerResponse | Http2ServerResponse;
 
 export interface AdapterOptions {
@@ -44,7 +52,8 @@ export interface AdapterOptions {
   readMaxBytes: number;
   writeMaxBytes: number;
   shutdownSignal: AbortSignal;
-  contextValues: (req: NodeRequest) => ContextValues;
+  /** Writes the log line of calls that Connect refuses before any interceptor runs. */
+  callLog: CallLog;
   /** Serve unary gRPC calls on the fast path (default); false sends every call through Connect. */
   grpcFastPath: boolean;
 }
@@ -77,11 +86,21 @@ export function createNodeHandler(options: AdapterOptions) {
   const universal = new Map<string, UniversalHandler>();
   for (const handler of router.handlers) universal.set(handler.requestPath, handler);
 
+  /** Logs a call that no interceptor finished: Connect refused it before they ran. */
+  const finishEarly = (req: NodeRequest, call: CallState) => (code: Code | "ok") =>
+    options.callLog({
+      call,
+      procedure: (req.url?.split("?", 1)[0] ?? "").slice(1),
+      protocol: protocolOf(headerOf(req, "content-type")),
+      code,
+    });
+
   /** Connect's universal handler, reading the body from the request or from `body`. */
   function viaConnect(
     handler: UniversalHandler,
     req: NodeRequest,
     res: NodeResponse,
+    call: CallState,
     body?: Buffer,
   ) {
     let uReq: ReturnType<typeof universalRequestFromNodeRequest>;
@@ -93,7 +112,7 @@ export function createNodeHandler(options: AdapterOptions) {
         (body === undefined
           ? bodyOf(req, DISCARD_FACTOR * options.readMaxBytes)
           : oneChunk(body)) as never,
-        options.contextValues(req),
+        createContextValues().set(callStateKey, call),
       );
     } catch {
       // Connect throws synchronously on a request it cannot read (an HTTP/1.0 request
@@ -103,7 +122,12 @@ export function createNodeHandler(options: AdapterOptions) {
       return;
     }
     handler(uReq)
-      .then((uRes) => universalResponseToNodeResponse(uRes, res as never))
+      .then((uRes) =>
+        universalResponseToNodeResponse(
+          finishEarlyErrors(uRes, call, finishEarly(req, call)),
+          res as never,
+        ),
+      )
       .catch(() => {
         // The client went away or the response could not be written: nothing to answer.
         if (!res.headersSent) res.writeHead(500);
@@ -119,9 +143,15 @@ export function createNodeHandler(options: AdapterOptions) {
       res.end();
       return;
     }
+    // Every answer carries the call's request id, whoever writes it.
+    const call = newCallState(
+      headerOf(req, REQUEST_ID_HEADER),
+      `${req.socket.remoteAddress}:${req.socket.remotePort}`,
+    );
+    res.setHeader(REQUEST_ID_HEADER, call.requestId);
     const method = fast.get(path);
     if (!method || !isPlainGrpc(req)) {
-      viaConnect(handler, req, res);
+      viaConnect(handler, req, res, call);
       return;
     }
     readBody(req, options.readMaxBytes + 5)
@@ -137,13 +167,15 @@ export function createNodeHandler(options: AdapterOptions) {
           length === body.length - 5 &&
           length <= options.readMaxBytes &&
           timeout.error === undefined;
-        if (!plain) return viaConnect(handler, req, res, body);
-        return fastUnary(method, req, res, body.subarray(5), timeout.timeoutMs);
+        if (!plain) return viaConnect(handler, req, res, call, body);
+        return fastUnary(method, req, res, call, body.subarray(5), timeout.timeoutMs);
       })
       .catch(() => {
         // Reading failed: the client is gone (or sent more than any message may hold,
         // which Connect answers from here).
-        if (!req.destroyed && !res.headersSent) viaConnect(handler, req, res, Buffer.alloc(0));
+        if (!req.destroyed && !res.headersSent) {
+          viaConnect(handler, req, res, call, Buffer.alloc(0));
+        }
       });
   };
 
@@ -151,6 +183,7 @@ export function createNodeHandler(options: AdapterOptions) {
     method: FastMethod,
     req: NodeRequest,
     res: NodeResponse,
+    call: CallState,
     message: Buffer,
     timeoutMs: number | undefined,
   ) {
@@ -170,7 +203,7 @@ export function createNodeHandler(options: AdapterOptions) {
       url: `http://${headerOf(req, ":authority") ?? headerOf(req, "host") ?? "localhost"}${req.url}`,
       responseHeader: { "content-type": "application/grpc+proto" },
       responseTrailer: { "grpc-status": "0" },
-      contextValues: options.contextValues(req).set(fastPathKey, true),
+      contextValues: createContextValues().set(callStateKey, call).set(fastPathKey, true),
     });
     let frame: Buffer | undefined;
     try {
@@ -187,12 +220,18 @@ export function createNodeHandler(options: AdapterOptions) {
       frame.writeUInt32BE(bytes.length, 1);
       frame.set(bytes, 5);
     } catch (err) {
-      setTrailerStatus(
-        context.responseTrailer,
+      let error =
         err instanceof ConnectError
           ? err
-          : new ConnectError("internal error", Code.Internal, undefined, undefined, err),
-      );
+          : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+      if (!call.logged) {
+        // Refused before the interceptors ran (an undecodable message): as Connect's own.
+        if (error.code === Code.Internal) {
+          error = new ConnectError(withRequestId(error.rawMessage, call.requestId), error.code);
+        }
+        finishEarly(req, call)(error.code);
+      }
+      setTrailerStatus(context.responseTrailer, error);
     } finally {
       req.off("close", onClose);
       // Ends the call's deadline timer and signal links; a shared reason spares a

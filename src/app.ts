@@ -1,4 +1,5 @@
 import { type Authenticator, callerOf, createAuthInterceptor } from "./auth.js";
+import { createCallLog } from "./call-context.js";
 import { DomainError } from "./errors.js";
 import { createHealth } from "./health.js";
 import { createDeadlineInterceptor, createErrorInterceptor } from "./interceptors.js";
@@ -64,10 +65,12 @@ export function createApp(deps: AppDeps): Server {
     health,
   });
   const metrics = createMetrics({ poolUsage: deps.database.usage });
+  const callLog = createCallLog({ logger: deps.logger, onCall: metrics.recordCall });
   const server = createServer({
     routes,
+    callLog,
     interceptors: [
-      createErrorInterceptor({ logger: deps.logger, onCall: metrics.recordCall }),
+      createErrorInterceptor({ logger: deps.logger, callLog }),
       ...(deps.authenticator ? [createAuthInterceptor({ authenticator: deps.authenticator })] : []),
       (next) => (req) => {
         if (!ready() && !req.service.typeName.startsWith("grpc.")) {

@@ -1,74 +1,62 @@
-import { randomUUID } from "node:crypto";
-import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
-import { fastPathKey } from "./adapter.js";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import {
+  type CallLog,
+  callStateKey,
+  fastPathKey,
+  newCallState,
+  protocolOf,
+  REQUEST_ID_HEADER,
+} from "./call-context.js";
 import { toConnectError } from "./errors.js";
 import type { Logger } from "./log.js";
-import type { CallRecord } from "./metrics.js";
-
-const REQUEST_ID_HEADER = "x-request-id";
-
-/** The caller's address, set by the server for each request. */
-export const peerKey = createContextKey<string>("", { description: "peer address" });
-
-/** The protocol of a call, read off its content type. */
-function protocolOf(contentType: string | null): string {
-  if (!contentType) return "connect-get";
-  if (contentType.startsWith("application/grpc-web")) return "grpc-web";
-  if (contentType.startsWith("application/grpc")) return "grpc";
-  return "connect";
-}
-const acceptableRequestId = /^[\x21-\x7e]{1,128}$/;
 
 /**
- * Gives every call a request id (the caller's `x-request-id` if sensible, else a new UUID),
- * returns it in a response header, maps whatever a handler throws through the one error
- * model (nothing internal reaches the client, unexpected errors are logged with the id), and
- * logs one line per call: procedure, protocol, code, duration, request id and peer.
+ * Maps whatever a handler throws through the one error model (nothing internal reaches the
+ * client, unexpected errors are logged with the request id), returns the call's request id
+ * in a response header, and writes the call's log line. The request id and start come from
+ * the server (callStateKey), which also answers, with the same id, the calls Connect
+ * refuses before any interceptor runs.
  */
 export function createErrorInterceptor({
   logger,
-  onCall,
+  callLog,
 }: {
   logger: Logger;
-  /** Told of every finished call, e.g. to count it. */
-  onCall?: (call: CallRecord) => void;
+  callLog: CallLog;
 }): Interceptor {
   return (next) => async (req) => {
-    const started = performance.now();
-    const given = req.header.get(REQUEST_ID_HEADER);
-    const requestId = given && acceptableRequestId.test(given) ? given : randomUUID();
-    const logCall = (code: string) => {
-      const call = {
+    const fromServer = req.contextValues.get(callStateKey);
+    const call = fromServer ?? newCallState(req.header.get(REQUEST_ID_HEADER), "");
+    // The server has put the id in the response headers already; sent again in the
+    // trailers, clients would read it twice.
+    const tag = (headers: Headers) => {
+      if (!fromServer) headers.set(REQUEST_ID_HEADER, call.requestId);
+    };
+    const finish = (code: Code | "ok") =>
+      callLog({
+        call,
         procedure: `${req.service.typeName}/${req.method.name}`,
         protocol: protocolOf(req.header.get("content-type")),
         code,
-        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-      };
-      const fastPath = req.contextValues.get(fastPathKey) || undefined;
-      logger.info({ ...call, requestId, peer: req.contextValues.get(peerKey), fastPath }, "call");
-      onCall?.(call);
-    };
+        fastPath: req.contextValues.get(fastPathKey),
+      });
     try {
       const res = await next(req);
-      res.header.set(REQUEST_ID_HEADER, requestId);
-      logCall("ok");
+      tag(res.header);
+      finish("ok");
       return res;
     } catch (err) {
       const connectError = toConnectError(err, {
-        requestId,
+        requestId: call.requestId,
         procedure: req.method.name,
         logger,
       });
-      connectError.metadata.set(REQUEST_ID_HEADER, requestId);
-      logCall(codeName(connectError));
+      tag(connectError.metadata);
+      finish(connectError.code);
       throw connectError;
     }
   };
 }
-
-/** The code as Connect spells it, e.g. `invalid_argument`. */
-const codeName = (err: ConnectError) =>
-  (Code[err.code] ?? "unknown").replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
 
 /**
  * Gives every call a deadline and makes the database honour it. Calls that send none get

@@ -2,16 +2,18 @@ import { setMaxListeners } from "node:events";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import http2, { type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import net, { type AddressInfo } from "node:net";
-import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { createNodeHandler } from "./adapter.js";
+import type { CallLog } from "./call-context.js";
 import { createCors } from "./cors.js";
-import { peerKey } from "./interceptors.js";
 import type { Logger } from "./log.js";
 import type { StaticSite } from "./static-site.js";
 
 export interface ServerDeps {
   routes: (router: ConnectRouter) => void;
   interceptors: Interceptor[];
+  /** Writes each call's log line (the interceptors' and the server's, for early refusals). */
+  callLog: CallLog;
   logger: Logger;
   /** Largest request or response message, in bytes, after decompression. */
   maxMessageBytes: number;
@@ -81,8 +83,7 @@ export function createServer(deps: ServerDeps): Server {
     readMaxBytes: deps.maxMessageBytes,
     writeMaxBytes: deps.maxMessageBytes,
     shutdownSignal: shutdown.signal,
-    contextValues: (req) =>
-      createContextValues().set(peerKey, `${req.socket.remoteAddress}:${req.socket.remotePort}`),
+    callLog: deps.callLog,
     grpcFastPath: deps.grpcFastPath ?? true,
   });
   const applyCors = createCors(deps.corsAllowedOrigins);

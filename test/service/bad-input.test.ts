@@ -282,7 +282,8 @@ interface RawRequest {
   body: Buffer;
   headers?: Record<string, string>;
 }
-type RawCase = [string, Partial<Record<Kind, RawRequest>>, Code | Record<Kind, Code>];
+type RawKind = Kind | "connect-proto";
+type RawCase = [string, Partial<Record<RawKind, RawRequest>>, Code | Record<RawKind, Code>];
 
 /**
  * Connect answers an undecodable binary message with INTERNAL, as grpc-go and grpc-js do,
@@ -293,6 +294,7 @@ const undecodable = {
   grpc: Code.Internal,
   "grpc-web": Code.Internal,
   "connect-json": Code.InvalidArgument,
+  "connect-proto": Code.Internal,
 };
 
 const rawCases: RawCase[] = [
@@ -315,6 +317,10 @@ const rawCases: RawCase[] = [
           Buffer.from('"}}'),
         ]),
       },
+      "connect-proto": {
+        path: createPath,
+        body: createWithNameBytes(Buffer.from([0xff, 0xfe, 0x41])),
+      },
     },
     undecodable,
   ],
@@ -330,6 +336,10 @@ const rawCases: RawCase[] = [
         body: envelope(createWithNameBytes(Buffer.from("abcdef")).subarray(0, 5)),
       },
       "connect-json": { path: createPath, body: Buffer.from('{"customer":{"name":"abc') },
+      "connect-proto": {
+        path: createPath,
+        body: createWithNameBytes(Buffer.from("abcdef")).subarray(0, 5),
+      },
     },
     undecodable,
   ],
@@ -393,17 +403,24 @@ const rawCases: RawCase[] = [
   ],
 ];
 
-const contentTypes: Record<Kind, string> = {
+const contentTypes: Record<RawKind, string> = {
   grpc: "application/grpc",
   "grpc-web": "application/grpc-web+proto",
   "connect-json": "application/json",
+  "connect-proto": "application/proto",
 };
 
-/** Sends raw bytes over HTTP/2 and reads the code the protocol carries back. */
-async function rawOutcome(kind: Kind, request: RawRequest): Promise<Outcome> {
+/**
+ * Sends raw bytes over HTTP/2 and reads the code the protocol carries back, its message
+ * and the x-request-id header of the response.
+ */
+async function rawOutcome(
+  kind: RawKind,
+  request: RawRequest,
+): Promise<Outcome & { requestId: string | undefined }> {
   const session = http2.connect(server.baseUrl);
   try {
-    return await new Promise<Outcome>((resolve, reject) => {
+    return await new Promise((resolve, reject) => {
       const stream = session.request({
         ":method": "POST",
         ":path": request.path,
@@ -428,12 +445,17 @@ async function rawOutcome(kind: Kind, request: RawRequest): Promise<Outcome> {
       // client still has body to send.
       stream.on("close", () => {
         const body = Buffer.concat(chunks).toString("latin1");
-        if (kind === "connect-json") {
-          if (status === 200) return resolve({ code: 0, text: "" });
+        const requestId = headers["x-request-id"] as string | undefined;
+        if (kind === "connect-json" || kind === "connect-proto") {
+          if (status === 200) return resolve({ code: 0, text: "", requestId });
           if (!body.startsWith("{"))
-            return resolve({ code: Code.Unknown, text: `${status} ${body}` });
+            return resolve({ code: Code.Unknown, text: `${status} ${body}`, requestId });
           const parsed = JSON.parse(body) as { code: string; message?: string };
-          return resolve({ code: codeFromString(parsed.code) ?? Code.Unknown, text: body });
+          return resolve({
+            code: codeFromString(parsed.code) ?? Code.Unknown,
+            text: parsed.message ?? "",
+            requestId,
+          });
         }
         const fields =
           kind === "grpc"
@@ -448,6 +470,7 @@ async function rawOutcome(kind: Kind, request: RawRequest): Promise<Outcome> {
         resolve({
           code: code as Code | 0,
           text: decodeURIComponent(String(fields["grpc-message"] ?? headers["grpc-message"] ?? "")),
+          requestId,
         });
       });
       stream.end(request.body);
@@ -457,16 +480,28 @@ async function rawOutcome(kind: Kind, request: RawRequest): Promise<Outcome> {
   }
 }
 
+let rawCalls = 0;
+
 describe("bad-input corpus: raw bytes", () => {
   it.each(rawCases)("%s", async (_, requests, code) => {
     const rows = await writtenRows();
     const rssBefore = process.memoryUsage().rss;
-    for (const [kind, request] of Object.entries(requests) as [Kind, RawRequest][]) {
-      const outcome = await rawOutcome(kind, request);
-      expect(outcome.code, `${kind}: ${outcome.text}`).toBe(
-        typeof code === "number" ? code : code[kind],
-      );
+    for (const [kind, request] of Object.entries(requests) as [RawKind, RawRequest][]) {
+      const given = `raw-${++rawCalls}`;
+      const outcome = await rawOutcome(kind, {
+        ...request,
+        headers: { "x-request-id": given, ...request.headers },
+      });
+      const expected = typeof code === "number" ? code : code[kind];
+      expect(outcome.code, `${kind}: ${outcome.text}`).toBe(expected);
       expect(outcome.text, kind).not.toMatch(leak);
+      // Refused before the service's code ran, the call still has its request id: in the
+      // response header, in an INTERNAL message, and in the call's log line.
+      expect(outcome.requestId, kind).toBe(given);
+      if (expected === Code.Internal) expect(outcome.text, kind).toContain(`(request id ${given})`);
+      const logged = server.logs.filter((l) => l.msg === "call" && l.requestId === given);
+      expect(logged, kind).toHaveLength(1);
+      expect(logged[0]?.code, kind).not.toBe("ok");
     }
     // A bomb is refused while inflating, not after: memory does not grow by its size.
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(48 * 1024 * 1024);

@@ -244,12 +244,15 @@ async function raw(server: TestServer, body: Buffer, headers: Record<string, str
         ":path": "/customerinventory.v1.CustomerInventoryService/GetCustomer",
         "content-type": "application/grpc",
         te: "trailers",
+        // The same id on both sides, so that messages that carry it compare equal.
+        "x-request-id": "differential",
         ...headers,
       });
       const out: Record<string, unknown> = {};
       const chunks: Buffer[] = [];
       stream.on("response", (h) => {
         out.status = h[":status"];
+        out.requestId = h["x-request-id"];
         out.contentType = h["content-type"];
         out.headerStatus = h["grpc-status"];
         out.headerMessage = h["grpc-message"];
