@@ -1,5 +1,6 @@
 import { type Authenticator, callerOf, createAuthInterceptor } from "./auth.js";
 import { createCallLog } from "./call-context.js";
+import type { ConnectionLimits } from "./config.js";
 import { DomainError } from "./errors.js";
 import { createHealth } from "./health.js";
 import { createDeadlineInterceptor, createErrorInterceptor } from "./interceptors.js";
@@ -40,6 +41,8 @@ export interface AppDeps {
   tls?: { cert: Buffer; key: Buffer };
   /** HTTP/2 connections idle this long are closed. Default 5 minutes. */
   idleTimeoutMs?: number;
+  /** Timeouts for connections that never finish speaking, and the cap on open connections. */
+  connectionLimits?: Partial<ConnectionLimits>;
   /** The Customer Inventory page, served at `/`. */
   staticSite?: StaticSite;
 }
@@ -90,6 +93,7 @@ export function createApp(deps: AppDeps): Server {
     grpcFastPath: deps.grpcFastPath,
     tls: deps.tls,
     idleTimeoutMs: deps.idleTimeoutMs,
+    connectionLimits: deps.connectionLimits,
     plainRoutes: { "/metrics": metrics.serve },
     staticSite: deps.staticSite,
   });

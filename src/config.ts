@@ -40,8 +40,25 @@ export interface Config {
   readonly dbPrepare: boolean;
   /** The built Customer Inventory page (UI_DIR, default `./ui/dist`). */
   readonly uiDir: string;
+  /** How long a connection may take to speak, and how many may be open at once. */
+  readonly connectionLimits: ConnectionLimits;
   /** Bearer-token authentication; undefined: none (then only loopback addresses are allowed). */
   readonly auth: AuthConfig | undefined;
+}
+
+/** Bounds on connections that never finish speaking (the slowloris family). */
+export interface ConnectionLimits {
+  /** A new connection's first request bytes (HTTP/2 preface, request line, TLS hello) must
+   * arrive within this (FIRST_BYTE_TIMEOUT_MS, default 10000). */
+  readonly firstByteTimeoutMs: number;
+  /** An HTTP/1.1 request's headers must be complete this long after its first byte
+   * (HEADERS_TIMEOUT_MS, default 10000). */
+  readonly headersTimeoutMs: number;
+  /** A whole HTTP/1.1 request, body included, must arrive within this
+   * (REQUEST_TIMEOUT_MS, default 60000). */
+  readonly requestTimeoutMs: number;
+  /** Connections open at once; more are closed as they arrive (MAX_CONNECTIONS, default 10000). */
+  readonly maxConnections: number;
 }
 
 /** How JWTs are verified: one HS256 secret or a JWKS file, and the claims they must carry. */
@@ -175,6 +192,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     dbMaxWaiting: integer(env, "DB_MAX_WAITING", 1000, 0, 1_000_000),
     dbConnectTimeoutMs: integer(env, "DB_CONNECT_TIMEOUT_MS", 5_000, 100, 600_000),
     dbPrepare: boolean(env, "DB_PREPARE", true),
+    connectionLimits: Object.freeze({
+      firstByteTimeoutMs: integer(env, "FIRST_BYTE_TIMEOUT_MS", 10_000, 100, 600_000),
+      headersTimeoutMs: integer(env, "HEADERS_TIMEOUT_MS", 10_000, 100, 600_000),
+      requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 60_000, 100, 3_600_000),
+      maxConnections: integer(env, "MAX_CONNECTIONS", 10_000, 1, 1_000_000),
+    }),
     auth: loadAuth(env, host),
   });
 }

@@ -94,6 +94,7 @@ async function main(): Promise<void> {
       key: await readFile(config.tls.keyFile),
     },
     idleTimeoutMs: config.idleTimeoutMs,
+    connectionLimits: config.connectionLimits,
     staticSite: siteFiles && createStaticSite(siteFiles),
   });
   const address = await server.listen(config.port, config.host);

@@ -5,6 +5,7 @@ import net, { type AddressInfo } from "node:net";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { createNodeHandler } from "./adapter.js";
 import type { CallLog } from "./call-context.js";
+import type { ConnectionLimits } from "./config.js";
 import { createCors } from "./cors.js";
 import type { Logger } from "./log.js";
 import type { StaticSite } from "./static-site.js";
@@ -23,6 +24,8 @@ export interface ServerDeps {
   tls?: { cert: Buffer; key: Buffer };
   /** Close HTTP/2 connections idle for this long, in milliseconds. Default 5 minutes. */
   idleTimeoutMs?: number;
+  /** Timeouts for connections that never finish speaking, and the cap on open connections. */
+  connectionLimits?: Partial<ConnectionLimits>;
   /** Unary gRPC calls on the fast path (see adapter.ts). Default true. */
   grpcFastPath?: boolean;
   /** Plain HTTP GET resources next to the API, by path (e.g. `/metrics`). */
@@ -41,6 +44,13 @@ export interface Server {
   close(graceMs: number): Promise<void>;
 }
 
+const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  firstByteTimeoutMs: 10_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  maxConnections: 10_000,
+};
+
 /** What an HTTP/2 client with prior knowledge sends first (RFC 9113, 3.4). */
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
@@ -49,13 +59,22 @@ const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
  * when they are the HTTP/2 preface and to the HTTP/1.1 server otherwise. Node's cleartext
  * HTTP/2 server does not fall back to HTTP/1.1 by itself.
  */
-function dispatchByPreface(socket: net.Socket, h2: net.Server, h1: net.Server) {
+function dispatchByPreface(
+  socket: net.Socket,
+  h2: net.Server,
+  h1: net.Server,
+  firstByteTimeoutMs: number,
+) {
   let seen = Buffer.alloc(0);
+  // A connection that does not say which protocol it speaks in time holds a slot for nothing.
+  const silent = setTimeout(() => socket.destroy(), firstByteTimeoutMs);
+  socket.once("close", () => clearTimeout(silent));
   const onData = (chunk: Buffer) => {
     seen = Buffer.concat([seen, chunk]);
     const compared = Math.min(seen.length, HTTP2_PREFACE.length);
     const isHttp2 = seen.subarray(0, compared).equals(HTTP2_PREFACE.subarray(0, compared));
     if (isHttp2 && compared < HTTP2_PREFACE.length) return; // not decided yet
+    clearTimeout(silent);
     socket.off("data", onData);
     socket.pause();
     socket.unshift(seen);
@@ -113,15 +132,36 @@ export function createServer(deps: ServerDeps): Server {
     }
   };
   const settings = { maxConcurrentStreams: 256 };
+  const limits = { ...DEFAULT_CONNECTION_LIMITS, ...deps.connectionLimits };
+  const http1Timeouts = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    // Node checks both timeouts only this often (30 s by default).
+    connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+  };
   // With TLS, ALPN picks HTTP/2 or HTTP/1.1 and one secure server takes both. In cleartext,
   // a plain listener tells them apart by the first bytes (dispatchByPreface).
   const httpServer = deps.tls
-    ? http2.createSecureServer({ ...deps.tls, allowHTTP1: true, settings }, handle)
+    ? http2.createSecureServer(
+        {
+          ...deps.tls,
+          allowHTTP1: true,
+          settings,
+          handshakeTimeout: limits.firstByteTimeoutMs,
+          ...http1Timeouts,
+        },
+        handle,
+      )
     : http2.createServer({ settings }, handle);
-  const http1Server = http.createServer({ keepAliveTimeout: 5_000 }, handle);
+  const http1Server = http.createServer({ keepAliveTimeout: 5_000, ...http1Timeouts }, handle);
   const listener = deps.tls
     ? httpServer
-    : net.createServer((socket) => dispatchByPreface(socket, httpServer, http1Server));
+    : net.createServer((socket) =>
+        dispatchByPreface(socket, httpServer, http1Server, limits.firstByteTimeoutMs),
+      );
+  // Past the cap, Node closes new connections as they arrive; established ones go on.
+  listener.maxConnections = limits.maxConnections;
+  listener.on("drop", () => deps.logger.debug({}, "connection refused: MAX_CONNECTIONS reached"));
   const sessions = new Set<http2.ServerHttp2Session>();
   const sockets = new Set<net.Socket>();
   listener.on("connection", (socket: net.Socket) => {
@@ -149,7 +189,11 @@ export function createServer(deps: ServerDeps): Server {
       socket.destroy();
       return;
     }
-    socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n", () => socket.destroy());
+    const status =
+      (err as NodeJS.ErrnoException).code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? "408 Request Timeout"
+        : "400 Bad Request";
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`, () => socket.destroy());
   });
 
   return {
@@ -158,6 +202,9 @@ export function createServer(deps: ServerDeps): Server {
         listener.once("error", reject);
         listener.listen(port, host, () => {
           listener.off("error", reject);
+          // The HTTP/1.1 server is handed connections instead of listening itself, and Node
+          // starts enforcing headersTimeout and requestTimeout only on "listening".
+          if (!deps.tls) http1Server.emit("listening");
           const address = listener.address() as AddressInfo;
           resolve({ host: address.address, port: address.port });
         });

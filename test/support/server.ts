@@ -9,6 +9,7 @@ import { CustomerInventoryService } from "../../gen/customerinventory/v1/custome
 import { ServiceInstanceService } from "../../gen/customerinventory/v1/service_instance_service_pb.js";
 import { createApp } from "../../src/app.js";
 import type { Authenticator } from "../../src/auth.js";
+import type { ConnectionLimits } from "../../src/config.js";
 import { createLogger } from "../../src/log.js";
 import type { StaticSite } from "../../src/static-site.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
@@ -65,6 +66,7 @@ export async function startTestServer(
     prepare?: boolean;
     /** The browser page, served at `/`. */
     staticSite?: StaticSite;
+    connectionLimits?: Partial<ConnectionLimits>;
   } = {},
 ): Promise<TestServer> {
   const database = await createTestDatabase({
@@ -92,6 +94,7 @@ export async function startTestServer(
     defaultDeadlineMs: options.defaultDeadlineMs,
     maxDeadlineMs: options.maxDeadlineMs,
     staticSite: options.staticSite,
+    connectionLimits: options.connectionLimits,
   });
   const { port } = await server.listen(0, "127.0.0.1");
   const baseUrl = `${options.tls ? "https" : "http"}://127.0.0.1:${port}`;
