@@ -43,6 +43,7 @@ type NodeRequest = IncomingMessage | Http2ServerRequest;
 const DISCARD_FACTOR = 8;
 
 const CALL_DONE = new ConnectError("the call is done", Code.Canceled);
+const STREAM_CLOSED = new Error("the request closed before its end");
 
 type NodeResponse = ServerResponse | Http2ServerResponse;
 
@@ -129,7 +130,9 @@ export function createNodeHandler(options: AdapterOptions) {
         ),
       )
       .catch(() => {
-        // The client went away or the response could not be written: nothing to answer.
+        // The client went away or the response could not be written: nothing to answer,
+        // but the call still gets its log line.
+        if (!call.logged) finishEarly(req, call)(Code.Canceled);
         if (!res.headersSent) res.writeHead(500);
         res.end();
       });
@@ -170,12 +173,14 @@ export function createNodeHandler(options: AdapterOptions) {
         if (!plain) return viaConnect(handler, req, res, call, body);
         return fastUnary(method, req, res, call, body.subarray(5), timeout.timeoutMs);
       })
-      .catch(() => {
-        // Reading failed: the client is gone (or sent more than any message may hold,
-        // which Connect answers from here).
-        if (!req.destroyed && !res.headersSent) {
-          viaConnect(handler, req, res, call, Buffer.alloc(0));
+      .catch((err: unknown) => {
+        // The client reset the stream before its end: nobody is left to answer.
+        if (err === STREAM_CLOSED || req.destroyed || res.headersSent) {
+          finishEarly(req, call)(Code.Canceled);
+          return;
         }
+        // The stream failed otherwise: Connect answers from here.
+        viaConnect(handler, req, res, call, Buffer.alloc(0));
       });
   };
 
@@ -317,7 +322,7 @@ function readBody(req: NodeRequest, limit: number): Promise<Buffer> {
     req.once("end", () => resolve(Buffer.concat(chunks)));
     req.once("error", reject);
     // A stream reset before the end emits neither: without this the call would wait forever.
-    req.once("close", () => reject(new Error("the request closed before its end")));
+    req.once("close", () => reject(STREAM_CLOSED));
   });
 }
 

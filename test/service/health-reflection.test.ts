@@ -10,6 +10,7 @@ import {
 } from "../../gen/grpc/health/v1/health_pb.js";
 import { callError } from "../support/errors.js";
 import { startTestServer, type TestServer } from "../support/server.js";
+import { until } from "../support/until.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -19,14 +20,6 @@ afterAll(() => server.close());
 
 const health = (s: TestServer, kind: "grpc" | "connect-json" = "grpc") =>
   createClient(Health, s.transport(kind));
-
-const until = async (condition: () => Promise<boolean>, timeoutMs = 10_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 describe("grpc.health.v1.Health", () => {
   it("answers SERVING for the server and each API service, NOT_FOUND for others", async () => {

@@ -92,7 +92,7 @@ describe("safe defaults", () => {
     expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/PAGE_TOKEN_SECRET is required/);
     expect(
       loadConfig({ NODE_ENV: "production", PAGE_TOKEN_SECRET: "p".repeat(32) }).pageTokenSecret,
-    ).toBeDefined();
+    ).toEqual(Buffer.from("p".repeat(32)));
   });
 
   it("bounds deadlines: a default for calls that send none, a maximum", () => {
