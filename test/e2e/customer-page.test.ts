@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createJwtAuthenticator } from "../../src/auth.js";
 import { createStaticSite, readSiteFiles } from "../../src/static-site.js";
 import { startTestServer, type TestServer } from "../support/server.js";
+import { toolsPresent } from "../support/tools.js";
 
 // The Customer Inventory page in headless Chromium (Debian's chromium package), against the
 // real service and database: what an operator does, through the keyboard and the mouse.
@@ -19,11 +20,7 @@ function findChromium(): string | undefined {
 }
 
 const chromiumPath = findChromium();
-if (!chromiumPath) {
-  console.warn(
-    "end-to-end tests skipped: no Chromium found (apt-get install -y chromium; .ci/run does)",
-  );
-}
+toolsPresent("the browser tests", chromiumPath ? [] : ["chromium"], "apt-get install -y chromium");
 
 const SHOTS = "test-results/e2e";
 let browser: Browser;

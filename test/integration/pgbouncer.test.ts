@@ -1,11 +1,18 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { hasPgBouncer, type PgBouncer, startPgBouncer } from "../support/pgbouncer.js";
 import { type Clients, startTestServer, type TestServer } from "../support/server.js";
+import { toolsPresent } from "../support/tools.js";
 
 // Behind PgBouncer in transaction mode, each statement may run on another server connection:
 // prepared statements (DB_PREPARE=false turns them off) and session state do not carry over.
 
-describe.skipIf(!hasPgBouncer())("behind PgBouncer in transaction mode (DB_PREPARE=false)", () => {
+const present = toolsPresent(
+  "the PgBouncer tests",
+  hasPgBouncer() ? [] : ["pgbouncer"],
+  "apt-get install -y pgbouncer",
+);
+
+describe.skipIf(!present)("behind PgBouncer in transaction mode (DB_PREPARE=false)", () => {
   let bouncer: PgBouncer;
   let server: TestServer;
   let api: Clients;

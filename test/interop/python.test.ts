@@ -5,10 +5,11 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../support/server.js";
+import { toolsPresent } from "../support/tools.js";
 
 // A Python client generated here with Debian's protoc and grpc_python_plugin, run with Debian's
 // python3 and python3-grpcio (.ci/run installs them). The suite says so and skips when they
-// are missing.
+// are missing (and fails in CI).
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, "../..");
@@ -25,12 +26,11 @@ async function pythonGrpcAvailable(): Promise<boolean> {
   }
 }
 
-const available = await pythonGrpcAvailable();
-if (!available) {
-  console.warn(
-    "skipping the Python interop test: install python3-grpcio, protobuf-compiler and protobuf-compiler-grpc (apt-get)",
-  );
-}
+const available = toolsPresent(
+  "the Python interop test",
+  (await pythonGrpcAvailable()) ? [] : ["python3-grpcio with protoc and grpc_python_plugin"],
+  "apt-get install -y python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc",
+);
 
 let server: TestServer;
 let generated: string;
