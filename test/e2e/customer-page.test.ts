@@ -348,6 +348,49 @@ describe.skipIf(!chromiumPath)("the Customer Inventory page", () => {
     }
   });
 
+  it("keeps each row's Edit and Delete in view at 1280 px, however wide the columns", async () => {
+    const { context, page } = await openPage();
+    try {
+      await poll(() => names(page).then((n) => n[0])).toBe("Acme Networks");
+      /** Whether the button is inside the window and the grid's visible part, and on top. */
+      const reachable = async (name: string) => {
+        const box = await page.getByRole("button", { name, exact: true }).boundingBox();
+        const grid = await page.locator(".table-scroll").boundingBox();
+        if (!box || !grid) return false;
+        const [x, y] = [box.x + box.width / 2, box.y + box.height / 2];
+        const onTop = await page.evaluate(
+          `document.elementFromPoint(${x}, ${y})?.getAttribute("aria-label")`,
+        );
+        return (
+          box.x >= grid.x &&
+          box.x + box.width <= Math.min(grid.x + grid.width, 1280) &&
+          onTop === name
+        );
+      };
+      const scroll = page.locator(".table-scroll");
+      const overflow = () =>
+        scroll.evaluate((el) => ({
+          scrolled: el.scrollLeft,
+          hidden: el.scrollWidth > el.clientWidth,
+        }));
+      expect(await reachable("Edit Acme Networks")).toBe(true);
+      expect(await reachable("Delete Acme Networks")).toBe(true);
+      // Widen the description by 600 px: the grid now scrolls sideways, the actions stay.
+      await page.getByRole("separator", { name: "Resize column Description" }).focus();
+      for (let i = 0; i < 30; i++) await page.keyboard.press("ArrowRight");
+      expect(await overflow()).toEqual({ scrolled: 0, hidden: true });
+      expect(await reachable("Edit Acme Networks")).toBe(true);
+      expect(await reachable("Delete Acme Networks")).toBe(true);
+      await page.screenshot({ path: `${SHOTS}/pinned-actions.png` });
+      await page.getByRole("button", { name: "Delete Acme Networks" }).click();
+      await poll(() => page.getByRole("dialog").locator("h2").textContent()).toBe(
+        "Delete Acme Networks?",
+      );
+    } finally {
+      await context.close();
+    }
+  });
+
   it("refuses to delete a customer with service instances and links to them", async () => {
     const { context, page } = await openPage();
     try {
@@ -358,12 +401,16 @@ describe.skipIf(!chromiumPath)("the Customer Inventory page", () => {
       const alert = page.getByRole("dialog").getByRole("alert");
       await poll(() => alert.textContent()).toContain("cannot be deleted");
       const links = alert.getByRole("link");
-      expect(await links.count()).toBe(2);
+      // Each blocking instance by name and service type, with its id.
+      await poll(() => links.allTextContents()).toEqual([
+        "busy-elan-a (EVPN-ELAN)",
+        "busy-elan-b (EVPN-ELAN)",
+      ]);
+      const ids = await alert.locator("li .mono").allTextContents();
+      expect(ids).toHaveLength(2);
+      for (const id of ids) expect(id).toMatch(/^[0-9A-Z]{26}$/);
       await page.screenshot({ path: `${SHOTS}/refused-delete.png` });
-      const firstBlocker = ((await links.first().textContent()) ?? "").replace(
-        "Service instance ",
-        "",
-      );
+      const firstBlocker = ids[0];
       await links.first().click();
       await poll(() => page.getByRole("dialog").locator("h2").textContent()).toBe(
         "Service instances of Busy Transit",

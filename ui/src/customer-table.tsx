@@ -194,7 +194,7 @@ export function CustomerTable(props: {
               );
             })}
             {props.canEdit && (
-              <th scope="col">
+              <th scope="col" class="pinned">
                 <span class="label">Actions</span>
               </th>
             )}
@@ -209,7 +209,7 @@ export function CustomerTable(props: {
                 </td>
               ))}
               {props.canEdit && (
-                <td>
+                <td class="pinned">
                   <div class="row-actions">
                     <button
                       type="button"

@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
-import { useState } from "preact/hooks";
-import type { Customer } from "../../gen/customerinventory/v1/resources_pb.js";
+import { useEffect, useState } from "preact/hooks";
+import type { Customer, ServiceInstance } from "../../gen/customerinventory/v1/resources_pb.js";
 import { api, describeProblem, type Problem, problemOf } from "./api.js";
 import { Dialog } from "./dialog.js";
 
@@ -28,6 +28,23 @@ export function DeleteDialog(props: {
   }
 
   const blocked = problem?.code === Code.FailedPrecondition;
+  // The refusal names the blocking instances (the oldest first, as the customer's list is
+  // ordered); their names and types are one call away.
+  const [named, setNamed] = useState<Map<string, ServiceInstance>>(new Map());
+  const blockerCount = blocked ? problem.blockers.length : 0;
+  useEffect(() => {
+    if (blockerCount === 0) return;
+    let current = true;
+    api
+      .listServiceInstances({ customerId: customer.id, pageSize: blockerCount })
+      .then(({ serviceInstances }) => {
+        if (current) setNamed(new Map(serviceInstances.map((i) => [i.id, i])));
+      })
+      .catch(() => {}); // the ids alone still say what blocks the delete
+    return () => {
+      current = false;
+    };
+  }, [blockerCount, customer.id]);
   return (
     <Dialog title={`Delete ${customer.name}?`} onClose={props.onClose}>
       {!problem && (
@@ -45,19 +62,23 @@ export function DeleteDialog(props: {
             {problem.blockers.length === 1 ? "it" : "them"} first.
           </p>
           <ul class="blockers">
-            {problem.blockers.map((b) => (
-              <li key={b.id}>
-                <a
-                  href={`#instances/${customer.id}/${b.id}`}
-                  onClick={(e) => {
-                    e.preventDefault();
-                    props.onShowInstances(customer, b.id);
-                  }}
-                >
-                  Service instance {b.id}
-                </a>
-              </li>
-            ))}
+            {problem.blockers.map((b) => {
+              const instance = named.get(b.id);
+              return (
+                <li key={b.id}>
+                  <a
+                    href={`#instances/${customer.id}/${b.id}`}
+                    onClick={(e) => {
+                      e.preventDefault();
+                      props.onShowInstances(customer, b.id);
+                    }}
+                  >
+                    {instance ? `${instance.name} (${instance.serviceType})` : "Service instance"}
+                  </a>{" "}
+                  <span class="mono">{b.id}</span>
+                </li>
+              );
+            })}
           </ul>
         </div>
       )}
