@@ -64,6 +64,11 @@ export function clientOptions(
     // concurrent calls hung, their connection idle in PostgreSQL (porsager/postgres#970).
     ...(options.prepare === false && { max_pipeline: 0 }),
     connect_timeout: options.connectTimeoutSeconds,
+    // No query binds an array. The array types postgres.js fetches on every new connection
+    // cost a query each, and a failure of that query (a backend terminated during it) was a
+    // rejection nobody handled, which ends a Node process (seen in the backend-termination
+    // test under load).
+    fetch_types: false,
     idle_timeout: 60,
     // A dead connection reconnects after a backoff that postgres.js grows with every error
     // across the pool, up to 20 s: after one reset of ten connections, calls handed to them

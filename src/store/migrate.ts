@@ -36,6 +36,7 @@ export async function migrateDatabase(
     max: 1,
     onnotice: () => {},
     connect_timeout: options.connectTimeoutSeconds ?? 10,
+    fetch_types: false, // as in db.ts: no arrays, and a failed fetch goes unhandled
   });
   try {
     await client`select pg_advisory_lock(${MIGRATION_LOCK_KEY}::bigint)`;
