@@ -25,11 +25,11 @@ import {
   type ListCustomersRequest,
   ListCustomersRequestSchema,
 } from "../gen/customerinventory/v1/customer_inventory_service_pb.js";
-import { anonymousCaller } from "../src/auth.js";
-import { startEmbeddedPostgres } from "../src/embedded-postgres.js";
+import { anonymousCaller } from "../src/domain/types.js";
 import { createCustomerHandlers } from "../src/service/customers.js";
 import { createPageTokenCodec } from "../src/service/page-token.js";
 import { clientOptions } from "../src/store/db.js";
+import { startEmbeddedPostgres } from "../src/store/embedded-postgres.js";
 import { createStore } from "../src/store/index.js";
 import { migrateDatabase } from "../src/store/migrate.js";
 import * as schema from "../src/store/schema.js";

@@ -16,7 +16,7 @@ import { promisify } from "node:util";
 import { create, toBinary } from "@bufbuild/protobuf";
 import postgres from "postgres";
 import { GetCustomerRequestSchema } from "../gen/customerinventory/v1/customer_inventory_service_pb.js";
-import { startEmbeddedPostgres } from "../src/embedded-postgres.js";
+import { startEmbeddedPostgres } from "../src/store/embedded-postgres.js";
 import { migrateDatabase } from "../src/store/migrate.js";
 import { loadCustomers } from "../test/support/synthetic-customers.js";
 import { grpcFrame, median, readLatencyLog, requireH2load, summarize } from "./h2load.js";

@@ -1,16 +1,19 @@
-import { type Authenticator, callerOf, createAuthInterceptor } from "./auth.js";
-import { createCallLog } from "./call-context.js";
 import type { ConnectionLimits } from "./config.js";
-import { DomainError } from "./errors.js";
-import { createHealth } from "./health.js";
-import { createDeadlineInterceptor, createErrorInterceptor } from "./interceptors.js";
-import type { Logger } from "./log.js";
-import { createMetrics } from "./metrics.js";
+import { createServer, type Server } from "./http/server.js";
+import type { StaticSite } from "./http/static-site.js";
+import { type Authenticator, createAuthInterceptor } from "./interceptors/auth.js";
+import { callerOf } from "./interceptors/context.js";
+import { createDeadlineInterceptor } from "./interceptors/deadline.js";
+import { createErrorInterceptor } from "./interceptors/errors.js";
+import { createReadinessInterceptor } from "./interceptors/readiness.js";
+import { createCallLog } from "./observability/call-log.js";
+import { createHealth } from "./observability/health.js";
+import type { Logger } from "./observability/log.js";
+import { createMetrics } from "./observability/metrics.js";
 import { createRoutes } from "./routes.js";
-import { createServer, type Server } from "./server.js";
 import { createPageTokenCodec } from "./service/page-token.js";
-import type { StaticSite } from "./static-site.js";
 import { type DatabaseHandle, pingDatabase } from "./store/db.js";
+import { classifyDriverError } from "./store/driver-errors.js";
 import { createStore } from "./store/index.js";
 
 export interface AppDeps {
@@ -73,14 +76,9 @@ export function createApp(deps: AppDeps): Server {
     routes,
     callLog,
     interceptors: [
-      createErrorInterceptor({ logger: deps.logger, callLog }),
+      createErrorInterceptor({ logger: deps.logger, callLog, classify: classifyDriverError }),
       ...(deps.authenticator ? [createAuthInterceptor({ authenticator: deps.authenticator })] : []),
-      (next) => (req) => {
-        if (!ready() && !req.service.typeName.startsWith("grpc.")) {
-          throw new DomainError("unavailable", "STARTING", "the database is not ready yet");
-        }
-        return next(req);
-      },
+      createReadinessInterceptor(ready),
       createDeadlineInterceptor({
         defaultMs: deps.defaultDeadlineMs ?? 10_000,
         maxMs: deps.maxDeadlineMs ?? 60_000,
@@ -104,6 +102,7 @@ export function createApp(deps: AppDeps): Server {
   return {
     async listen(port, host) {
       await health.probeNow();
+      health.start();
       return server.listen(port, host);
     },
     async close(graceMs) {

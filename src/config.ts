@@ -1,4 +1,4 @@
-import type { LogLevel } from "./log.js";
+import type { LogLevel } from "./observability/log.js";
 
 export interface Config {
   /** Address to listen on. Default 127.0.0.1. */

@@ -1,11 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { createApp } from "./app.js";
-import { loadAuthenticator } from "./auth.js";
 import { ConfigError, loadConfig, redactUrl } from "./config.js";
-import { EmbeddedPostgresError, startEmbeddedPostgres } from "./embedded-postgres.js";
-import { createLogger, stdoutDestination } from "./log.js";
-import { createStaticSite, readSiteFiles } from "./static-site.js";
+import { createStaticSite, readSiteFiles } from "./http/static-site.js";
+import { loadAuthenticator } from "./interceptors/auth.js";
+import { createLogger, stdoutDestination } from "./observability/log.js";
 import { createDatabase } from "./store/db.js";
+import { EmbeddedPostgresError, startEmbeddedPostgres } from "./store/embedded-postgres.js";
 import { purgeIdempotencyRecords } from "./store/idempotency.js";
 import { migrateDatabase } from "./store/migrate.js";
 import { loadOrCreateSecret } from "./store/secrets.js";

@@ -2,7 +2,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { CustomerInventoryService } from "../gen/customerinventory/v1/customer_inventory_service_pb.js";
 import { ServiceInstanceService } from "../gen/customerinventory/v1/service_instance_service_pb.js";
 import { Health as HealthService } from "../gen/grpc/health/v1/health_pb.js";
-import type { Health } from "./health.js";
+import type { Health } from "./observability/health.js";
 import { createCustomerHandlers, type HandlerDeps } from "./service/customers.js";
 import { createHealthHandlers } from "./service/health.js";
 import { createReflection } from "./service/reflection.js";

@@ -1,6 +1,6 @@
 import { defineConfig } from "vite";
 
-// The page is served by the service itself (src/static-site.ts), at `/` on the API's port.
+// The page is served by the service itself (src/http/static-site.ts), at `/` on the API's port.
 export default defineConfig({
   root: import.meta.dirname,
   base: "/",

@@ -1,7 +1,6 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { CustomerInventoryService } from "../../gen/customerinventory/v1/customer_inventory_service_pb.js";
 import type { Customer as CustomerMessage } from "../../gen/customerinventory/v1/resources_pb.js";
-import { cleanId } from "../domain/ids.js";
 import { cleanText, type TextRule } from "../domain/text.js";
 import type { Caller, CustomerFields } from "../domain/types.js";
 import { type FieldViolation, invalidField } from "../errors.js";
@@ -11,13 +10,7 @@ import { parseSearch } from "../filter/search.js";
 import type { Store } from "../store/index.js";
 import { customerToProto } from "./convert.js";
 import type { PageTokenCodec } from "./page-token.js";
-import {
-  cleanPageSize,
-  cleanRequestId,
-  fingerprint,
-  resolveUpdateMask,
-  throwIfInvalid,
-} from "./requests.js";
+import { checkRequest, fingerprint, resolveUpdateMask } from "./requests.js";
 
 export interface HandlerDeps {
   store: Store;
@@ -86,16 +79,18 @@ export function createCustomerHandlers({
 
   return {
     async listCustomers(req, context) {
-      const violations: FieldViolation[] = [];
-      const limit = cleanPageSize(req.pageSize, violations);
-      const savedFilterId = req.savedFilterId
-        ? cleanId(req.savedFilterId, "saved_filter_id", violations)
-        : undefined;
-      const filter = parseFilter(req.filter, "filter", violations);
-      const searchTerms = parseSearch(req.search, "search", violations);
-      const requestOrder =
-        req.orderBy.trim() === "" ? undefined : parseOrderBy(req.orderBy, "order_by", violations);
-      throwIfInvalid(violations);
+      const { limit, savedFilterId, filter, searchTerms, requestOrder } = checkRequest((check) => ({
+        limit: check.pageSize(req.pageSize),
+        savedFilterId: req.savedFilterId
+          ? check.id(req.savedFilterId, "saved_filter_id")
+          : undefined,
+        filter: parseFilter(req.filter, "filter", check.violations),
+        searchTerms: parseSearch(req.search, "search", check.violations),
+        requestOrder:
+          req.orderBy.trim() === ""
+            ? undefined
+            : parseOrderBy(req.orderBy, "order_by", check.violations),
+      }));
 
       // A saved filter is re-read on every page: its filter is ANDed with the request's, its
       // search and order_by apply where the request leaves them empty.
@@ -119,27 +114,25 @@ export function createCustomerHandlers({
       });
       return {
         customers: page.items.map(customerToProto),
-        nextPageToken: page.next ? pageTokens.encode(scope, page.next) : "",
+        nextPageToken: pageTokens.nextPageToken(scope, page.next),
         totalSize: page.totalSize,
       };
     },
 
     async getCustomer(req) {
-      const violations: FieldViolation[] = [];
-      const id = cleanId(req.id, "id", violations);
-      throwIfInvalid(violations);
-      return { customer: customerToProto(await store.customers.get(id as string)) };
+      const id = checkRequest((check) => check.id(req.id, "id"));
+      return { customer: customerToProto(await store.customers.get(id)) };
     },
 
     async createCustomer(req) {
-      const violations: FieldViolation[] = [];
-      const fields = cleanCustomerFields(
-        req.customer,
-        ["name", "referenceNumber", "description"],
-        violations,
-      ) as CustomerFields;
-      const requestId = cleanRequestId(req.requestId, violations);
-      throwIfInvalid(violations);
+      const { fields, requestId } = checkRequest((check) => ({
+        fields: cleanCustomerFields(
+          req.customer,
+          ["name", "referenceNumber", "description"],
+          check.violations,
+        ) as CustomerFields,
+        requestId: check.requestId(req.requestId),
+      }));
       const customer = await store.customers.create(fields, {
         validateOnly: req.validateOnly,
         idempotencyKey:
@@ -153,20 +146,20 @@ export function createCustomerHandlers({
     async updateCustomer(req) {
       if (!req.customer) throw invalidField("customer", "is required");
       const customer = req.customer;
-      const violations: FieldViolation[] = [];
-      const id = cleanId(customer.id, "customer.id", violations);
       const paths = resolveUpdateMask(req.updateMask?.paths, {
         mutable: mutableCustomerPaths,
         ignored: ["id", "etag", "service_instance_count", "create_time", "update_time"],
         populated: (path) => customer[pathFields[path]] !== "",
       });
-      const patch = cleanCustomerFields(
-        customer,
-        [...paths].map((path) => pathFields[path]),
-        violations,
-      );
-      throwIfInvalid(violations);
-      const updated = await store.customers.update(id as string, patch, {
+      const { id, patch } = checkRequest((check) => ({
+        id: check.id(customer.id, "customer.id"),
+        patch: cleanCustomerFields(
+          customer,
+          [...paths].map((path) => pathFields[path]),
+          check.violations,
+        ),
+      }));
+      const updated = await store.customers.update(id, patch, {
         etag: customer.etag || undefined,
         validateOnly: req.validateOnly,
       });
@@ -174,13 +167,13 @@ export function createCustomerHandlers({
     },
 
     async deleteCustomer(req) {
-      const violations: FieldViolation[] = [];
-      const id = cleanId(req.id, "id", violations);
-      throwIfInvalid(violations);
-      await store.customers.delete(id as string, {
-        etag: req.etag || undefined,
-        validateOnly: req.validateOnly,
-      });
+      await store.customers.delete(
+        checkRequest((check) => check.id(req.id, "id")),
+        {
+          etag: req.etag || undefined,
+          validateOnly: req.validateOnly,
+        },
+      );
       return {};
     },
   };

@@ -7,7 +7,7 @@ import {
   type Health as HealthService,
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "../../gen/grpc/health/v1/health_pb.js";
-import type { Health } from "../health.js";
+import type { Health } from "../observability/health.js";
 
 /** The names a health check may ask about: the whole server ("") and each API service. */
 const knownServices = new Set([

@@ -12,6 +12,8 @@ export interface PageScope {
 export interface PageTokenCodec {
   /** An opaque, signed token for the page after `cursor`. */
   encode(scope: PageScope, cursor: Cursor): string;
+  /** A page's next_page_token: the token after `next`, empty when there is no next page. */
+  nextPageToken(scope: PageScope, next: Cursor | undefined): string;
   /** The cursor in `token`, undefined for an empty token; INVALID_ARGUMENT (page_token) otherwise. */
   decode(token: string, scope: PageScope): Cursor | undefined;
 }
@@ -72,6 +74,10 @@ export function createPageTokenCodec(options: PageTokenOptions): PageTokenCodec 
       };
       const body = Buffer.from(JSON.stringify(payload)).toString("base64url");
       return `${body}.${mac(body).toString("base64url")}`;
+    },
+
+    nextPageToken(scope, next) {
+      return next ? this.encode(scope, next) : "";
     },
 
     decode(token, scope) {

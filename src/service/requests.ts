@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { cleanId } from "../domain/ids.js";
+import { cleanText, type TextRule } from "../domain/text.js";
 import type { FieldViolation } from "../errors.js";
 import { invalidArgument, invalidField } from "../errors.js";
 
@@ -39,8 +41,49 @@ export function cleanRequestId(
 }
 
 /** Throws INVALID_ARGUMENT with every violation, if there are any. */
-export function throwIfInvalid(violations: FieldViolation[]): void {
+function throwIfInvalid(violations: FieldViolation[]): void {
   if (violations.length > 0) throw invalidArgument(violations);
+}
+
+/** The checks of one request; each pushes onto `violations` what is wrong with its field. */
+export interface RequestCheck {
+  /** For checks that take the list themselves (filters, field groups, custom rules). */
+  readonly violations: FieldViolation[];
+  /** A ULID, upper-cased. */
+  id(value: string, field: string): string;
+  /** Text by its rule, trimmed. */
+  text(value: string, rule: TextRule): string;
+  /** page_size by the AIP-158 rules. */
+  pageSize(value: number): number;
+  /** A request_id; undefined when none was sent. */
+  requestId(value: string): string | undefined;
+}
+
+/**
+ * Cleans a request with `clean`, so that every bad field is reported at once: returns what
+ * `clean` returns, or throws INVALID_ARGUMENT with every violation. The values the checks
+ * return for a bad field are placeholders that never leave this function.
+ */
+export function checkRequest<T>(clean: (check: RequestCheck) => T): T {
+  const violations: FieldViolation[] = [];
+  const required = <V>(cleaned: () => V | undefined, placeholder: V): V => {
+    const before = violations.length;
+    const value = cleaned();
+    if (value !== undefined) return value;
+    // A check that cleans nothing must say why, or the placeholder would escape.
+    if (violations.length === before) throw new Error("a request check failed without a violation");
+    return placeholder;
+  };
+  const check: RequestCheck = {
+    violations,
+    id: (value, field) => required(() => cleanId(value, field, violations), ""),
+    text: (value, rule) => required(() => cleanText(value, rule, violations), ""),
+    pageSize: (value) => cleanPageSize(value, violations),
+    requestId: (value) => cleanRequestId(value, violations),
+  };
+  const result = clean(check);
+  throwIfInvalid(violations);
+  return result;
 }
 
 /** A stable hash of a validated request, so a reused request_id can be told apart. */

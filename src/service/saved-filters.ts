@@ -1,7 +1,6 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { CustomerInventoryService } from "../../gen/customerinventory/v1/customer_inventory_service_pb.js";
 import type { SavedFilter as SavedFilterMessage } from "../../gen/customerinventory/v1/resources_pb.js";
-import { cleanId } from "../domain/ids.js";
 import { cleanText } from "../domain/text.js";
 import type { SavedFilterFields } from "../domain/types.js";
 import { type FieldViolation, invalidField } from "../errors.js";
@@ -10,7 +9,7 @@ import { parseOrderBy } from "../filter/order-by.js";
 import { parseSearch } from "../filter/search.js";
 import { savedFilterToProto } from "./convert.js";
 import type { HandlerDeps } from "./customers.js";
-import { cleanPageSize, resolveUpdateMask, throwIfInvalid } from "./requests.js";
+import { checkRequest, resolveUpdateMask } from "./requests.js";
 
 const mutablePaths = ["display_name", "filter", "search", "order_by", "shared"] as const;
 type MutablePath = (typeof mutablePaths)[number];
@@ -81,25 +80,26 @@ export function createSavedFilterHandlers({
 }: HandlerDeps): SavedFilterHandlers {
   return {
     async createSavedFilter(req, context) {
-      const violations: FieldViolation[] = [];
-      const fields = cleanSavedFilterFields(req.savedFilter, mutablePaths, violations);
-      throwIfInvalid(violations);
-      const saved = await store.savedFilters.create(fields as SavedFilterFields, callerOf(context));
+      const fields = checkRequest(
+        (check) =>
+          cleanSavedFilterFields(
+            req.savedFilter,
+            mutablePaths,
+            check.violations,
+          ) as SavedFilterFields,
+      );
+      const saved = await store.savedFilters.create(fields, callerOf(context));
       return { savedFilter: savedFilterToProto(saved) };
     },
 
     async getSavedFilter(req, context) {
-      const violations: FieldViolation[] = [];
-      const id = cleanId(req.id, "id", violations);
-      throwIfInvalid(violations);
-      const saved = await store.savedFilters.get(id as string, callerOf(context));
+      const id = checkRequest((check) => check.id(req.id, "id"));
+      const saved = await store.savedFilters.get(id, callerOf(context));
       return { savedFilter: savedFilterToProto(saved) };
     },
 
     async listSavedFilters(req, context) {
-      const violations: FieldViolation[] = [];
-      const limit = cleanPageSize(req.pageSize, violations);
-      throwIfInvalid(violations);
+      const limit = checkRequest((check) => check.pageSize(req.pageSize));
       const caller = callerOf(context);
       // Bound to the caller: what one caller sees is not what another does.
       const scope = { rpc: "ListSavedFilters", query: [caller.subject] };
@@ -110,15 +110,13 @@ export function createSavedFilterHandlers({
       });
       return {
         savedFilters: page.items.map(savedFilterToProto),
-        nextPageToken: page.next ? pageTokens.encode(scope, page.next) : "",
+        nextPageToken: pageTokens.nextPageToken(scope, page.next),
       };
     },
 
     async updateSavedFilter(req, context) {
       if (!req.savedFilter) throw invalidField("saved_filter", "is required");
       const given = req.savedFilter;
-      const violations: FieldViolation[] = [];
-      const id = cleanId(given.id, "saved_filter.id", violations);
       const paths = resolveUpdateMask(req.updateMask?.paths, {
         mutable: mutablePaths,
         ignored: ["id", "etag", "owner", "create_time", "update_time"],
@@ -127,19 +125,19 @@ export function createSavedFilterHandlers({
           return value !== "" && value !== false;
         },
       });
-      const patch = cleanSavedFilterFields(given, paths, violations);
-      throwIfInvalid(violations);
-      const saved = await store.savedFilters.update(id as string, patch, callerOf(context), {
+      const { id, patch } = checkRequest((check) => ({
+        id: check.id(given.id, "saved_filter.id"),
+        patch: cleanSavedFilterFields(given, paths, check.violations),
+      }));
+      const saved = await store.savedFilters.update(id, patch, callerOf(context), {
         etag: given.etag || undefined,
       });
       return { savedFilter: savedFilterToProto(saved) };
     },
 
     async deleteSavedFilter(req, context) {
-      const violations: FieldViolation[] = [];
-      const id = cleanId(req.id, "id", violations);
-      throwIfInvalid(violations);
-      await store.savedFilters.delete(id as string, callerOf(context), {
+      const id = checkRequest((check) => check.id(req.id, "id"));
+      await store.savedFilters.delete(id, callerOf(context), {
         etag: req.etag || undefined,
       });
       return {};

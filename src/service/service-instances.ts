@@ -1,13 +1,10 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { CustomerInventoryService } from "../../gen/customerinventory/v1/customer_inventory_service_pb.js";
 import type { ServiceInstanceService } from "../../gen/customerinventory/v1/service_instance_service_pb.js";
-import { cleanId } from "../domain/ids.js";
-import { cleanText } from "../domain/text.js";
-import type { FieldViolation } from "../errors.js";
 import type { NewServiceInstance } from "../store/service-instances.js";
 import { serviceInstanceToProto } from "./convert.js";
 import type { HandlerDeps } from "./customers.js";
-import { cleanPageSize, cleanRequestId, fingerprint, throwIfInvalid } from "./requests.js";
+import { checkRequest, fingerprint } from "./requests.js";
 
 const CREATE_SERVICE_INSTANCE = "customerinventory.v1.ServiceInstanceService/CreateServiceInstance";
 
@@ -16,42 +13,34 @@ export function createServiceInstanceHandlers({
 }: Pick<HandlerDeps, "store">): ServiceImpl<typeof ServiceInstanceService> {
   return {
     async createServiceInstance(req) {
-      const violations: FieldViolation[] = [];
       const given = req.serviceInstance;
-      const customerId = given?.customerId
-        ? cleanId(given.customerId, "service_instance.customer_id", violations)
-        : undefined;
-      const customerName = given?.customerName
-        ? cleanText(
-            given.customerName,
-            { field: "service_instance.customer_name", min: 1, max: 100 },
-            violations,
-          )
-        : undefined;
-      if (!given?.customerId && !given?.customerName) {
-        violations.push({
-          field: "service_instance.customer_id",
-          description: "is required: name the customer by customer_id or customer_name",
-        });
-      }
-      const name = cleanText(
-        given?.name ?? "",
-        { field: "service_instance.name", min: 1, max: 100 },
-        violations,
-      );
-      const serviceType = cleanText(
-        given?.serviceType ?? "",
-        { field: "service_instance.service_type", min: 1, max: 64 },
-        violations,
-      );
-      const requestId = cleanRequestId(req.requestId, violations);
-      throwIfInvalid(violations);
-      const input: NewServiceInstance = {
-        customerId,
-        customerName,
-        name: name as string,
-        serviceType: serviceType as string,
-      };
+      const { input, requestId } = checkRequest((check) => {
+        if (!given?.customerId && !given?.customerName) {
+          check.violations.push({
+            field: "service_instance.customer_id",
+            description: "is required: name the customer by customer_id or customer_name",
+          });
+        }
+        const input: NewServiceInstance = {
+          customerId: given?.customerId
+            ? check.id(given.customerId, "service_instance.customer_id")
+            : undefined,
+          customerName: given?.customerName
+            ? check.text(given.customerName, {
+                field: "service_instance.customer_name",
+                min: 1,
+                max: 100,
+              })
+            : undefined,
+          name: check.text(given?.name ?? "", { field: "service_instance.name", min: 1, max: 100 }),
+          serviceType: check.text(given?.serviceType ?? "", {
+            field: "service_instance.service_type",
+            min: 1,
+            max: 64,
+          }),
+        };
+        return { input, requestId: check.requestId(req.requestId) };
+      });
       const instance = await store.serviceInstances.create(input, {
         idempotencyKey: requestId
           ? { method: CREATE_SERVICE_INSTANCE, requestId, fingerprint: fingerprint(input) }
@@ -61,19 +50,12 @@ export function createServiceInstanceHandlers({
     },
 
     async getServiceInstance(req) {
-      const violations: FieldViolation[] = [];
-      const id = cleanId(req.id, "id", violations);
-      throwIfInvalid(violations);
-      return {
-        serviceInstance: serviceInstanceToProto(await store.serviceInstances.get(id as string)),
-      };
+      const id = checkRequest((check) => check.id(req.id, "id"));
+      return { serviceInstance: serviceInstanceToProto(await store.serviceInstances.get(id)) };
     },
 
     async deleteServiceInstance(req) {
-      const violations: FieldViolation[] = [];
-      const id = cleanId(req.id, "id", violations);
-      throwIfInvalid(violations);
-      await store.serviceInstances.delete(id as string);
+      await store.serviceInstances.delete(checkRequest((check) => check.id(req.id, "id")));
       return {};
     },
   };
@@ -88,19 +70,19 @@ export function createListServiceInstancesHandler({
 > {
   return {
     async listServiceInstances(req) {
-      const violations: FieldViolation[] = [];
-      const customerId = cleanId(req.customerId, "customer_id", violations);
-      const limit = cleanPageSize(req.pageSize, violations);
-      throwIfInvalid(violations);
-      const scope = { rpc: "ListServiceInstances", query: [customerId as string] };
+      const { customerId, limit } = checkRequest((check) => ({
+        customerId: check.id(req.customerId, "customer_id"),
+        limit: check.pageSize(req.pageSize),
+      }));
+      const scope = { rpc: "ListServiceInstances", query: [customerId] };
       const page = await store.serviceInstances.listByCustomer({
-        customerId: customerId as string,
+        customerId,
         after: pageTokens.decode(req.pageToken, scope),
         limit,
       });
       return {
         serviceInstances: page.items.map(serviceInstanceToProto),
-        nextPageToken: page.next ? pageTokens.encode(scope, page.next) : "",
+        nextPageToken: pageTokens.nextPageToken(scope, page.next),
         totalSize: page.totalSize,
       };
     },

@@ -12,17 +12,23 @@ import {
   alreadyExists,
   customerHasServiceInstances,
   etagMismatch,
-  invalidField,
   MAX_LISTED_BLOCKERS,
   notFound,
 } from "../errors.js";
 import type { FilterExpr } from "../filter/ast.js";
 import { compileFilter, type FilterColumns, requiresSubstringMatch } from "../filter/compile.js";
 import type { OrderKey } from "../filter/order-by.js";
-import { violatedConstraint } from "./constraint-errors.js";
 import type { Database, Executor } from "./db.js";
+import { violatedConstraint } from "./driver-errors.js";
 import { writeOnce } from "./idempotency.js";
-import { orderByKeys, partsAfter, type SortKey } from "./keyset.js";
+import {
+  type CursorShape,
+  cursorValues,
+  orderByKeys,
+  pageOf,
+  partsAfter,
+  type SortKey,
+} from "./keyset.js";
 import { customerCounts, customers, serviceInstances } from "./schema.js";
 import { transact } from "./transaction.js";
 
@@ -84,16 +90,20 @@ interface SortField {
   cursor: (row: CustomerRow) => CursorValue;
   /** That value as bound parameters, one per key. */
   params: (value: CursorValue) => SQL[];
+  /** What that value is. */
+  shape: CursorShape[number];
 }
 
 const oneKey = (
   column: SortKey["expr"],
   cursor: SortField["cursor"],
   param: (value: CursorValue) => SQL = (value) => sql`${value}`,
+  shape: SortField["shape"] = "string",
 ): SortField => ({
   keys: (desc) => [{ expr: column, desc }],
   cursor,
   params: (value) => [param(value)],
+  shape,
 });
 
 const sortFields: Record<OrderKey["field"], SortField> = {
@@ -107,6 +117,7 @@ const sortFields: Record<OrderKey["field"], SortField> = {
     ],
     cursor: (row) => row.referenceKey,
     params: (value) => [sql`${value === null}`, sql`${value ?? ""}`],
+    shape: "string or null",
   },
   create_time: oneKey(
     customers.createTime,
@@ -122,6 +133,7 @@ const sortFields: Record<OrderKey["field"], SortField> = {
     customers.serviceInstanceCount,
     (row) => row.serviceInstanceCount,
     (value) => sql`${value}::integer`,
+    "number",
   ),
   id: oneKey(customers.id, (row) => row.id),
 };
@@ -312,13 +324,8 @@ export function createCustomerStore({ db }: { db: Database }): CustomerStore {
         where && query.filter && requiresSubstringMatch(query.filter)
           ? await listMatchesFirst(where, keys, parts, query.limit + 1)
           : await listInOrder(where, keys, parts, query.limit + 1);
-      const items = rows.slice(0, query.limit);
-      const last = items[items.length - 1];
-      return {
-        items: items.map(toCustomer),
-        next: rows.length > query.limit && last ? cursorOf(last, query.order) : undefined,
-        totalSize,
-      };
+      const page = pageOf(rows, query.limit, (row) => cursorOf(row, query.order));
+      return { ...page, items: page.items.map(toCustomer), totalSize };
     },
   };
 
@@ -405,7 +412,9 @@ export function createCustomerStore({ db }: { db: Database }): CustomerStore {
 
 /** The bound parameters of a page token's cursor, one per sort key. */
 function pageValuesOf(cursor: Cursor, order: OrderKey[]): SQL[] {
-  // Tokens are bound to their order (see the service), so this is a token from elsewhere.
-  if (cursor.length !== order.length) throw invalidField("page_token", "is not a valid page token");
-  return order.flatMap(({ field }, i) => sortFields[field].params(cursor[i] ?? null));
+  const values = cursorValues(
+    cursor,
+    order.map(({ field }) => sortFields[field].shape),
+  );
+  return order.flatMap(({ field }, i) => sortFields[field].params(values[i] ?? null));
 }

@@ -1,8 +1,8 @@
 import { and, eq, lt } from "drizzle-orm";
 import type { IdempotencyKey } from "../domain/types.js";
 import { DomainError, invalidField } from "../errors.js";
-import { violatedConstraint } from "./constraint-errors.js";
 import type { Database, Executor, Transaction } from "./db.js";
+import { violatedConstraint } from "./driver-errors.js";
 import { idempotencyRecords } from "./schema.js";
 import { transact } from "./transaction.js";
 

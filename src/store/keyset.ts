@@ -1,4 +1,6 @@
 import { type AnyColumn, and, type SQL, sql } from "drizzle-orm";
+import type { Cursor, Page } from "../domain/types.js";
+import { invalidField } from "../errors.js";
 
 /**
  * One key of a keyset order: a column or expression that is never null (nullable fields
@@ -58,4 +60,33 @@ export function rowsAfter(keys: SortKey[], values: SQL[]): SQL {
   const parts = partsAfter(keys, values);
   if (parts.length !== 1) throw new Error("keyset: a mixed order needs partsAfter()");
   return parts[0] as SQL;
+}
+
+/** What each value of a cursor must be, in order. */
+export type CursorShape = readonly ("string" | "number" | "string or null")[];
+
+/**
+ * The values of a page token's cursor, checked against the shape the list writes. Tokens
+ * are signed, so a mismatch is a token of another list or of another version of this one.
+ */
+export function cursorValues(cursor: Cursor, shape: CursorShape): Cursor {
+  const fits =
+    cursor.length === shape.length &&
+    cursor.every((value, i) => {
+      const kind = shape[i];
+      if (value === null) return kind === "string or null";
+      return typeof value === (kind === "number" ? "number" : "string");
+    });
+  if (!fits) throw invalidField("page_token", "is not a valid page token");
+  return cursor;
+}
+
+/**
+ * The page in `rows`, read with a limit of `limit + 1`: the first `limit` rows, and when
+ * there was one more, the position after the last of them.
+ */
+export function pageOf<R>(rows: R[], limit: number, cursorOf: (row: R) => Cursor): Page<R> {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, next: rows.length > limit && last ? cursorOf(last) : undefined };
 }

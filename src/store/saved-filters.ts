@@ -3,9 +3,9 @@ import { newUlid, randomBase32 } from "../domain/ids.js";
 import { normalizeKey } from "../domain/text.js";
 import type { Caller, Cursor, Page, SavedFilter, SavedFilterFields } from "../domain/types.js";
 import { alreadyExists, DomainError, etagMismatch, notFound } from "../errors.js";
-import { violatedConstraint } from "./constraint-errors.js";
 import type { Database, Executor } from "./db.js";
-import { orderByKeys, rowsAfter, type SortKey } from "./keyset.js";
+import { violatedConstraint } from "./driver-errors.js";
+import { cursorValues, orderByKeys, pageOf, rowsAfter, type SortKey } from "./keyset.js";
 import { savedFilters } from "./schema.js";
 import { transact } from "./transaction.js";
 
@@ -137,7 +137,10 @@ export function createSavedFilterStore({ db }: { db: Database }): SavedFilterSto
 
     async list({ caller, after, limit }) {
       const position = after
-        ? rowsAfter(listOrder, [sql`${String(after[0])}`, sql`${String(after[1])}`])
+        ? rowsAfter(
+            listOrder,
+            cursorValues(after, ["string", "string"]).map((value) => sql`${value}`),
+          )
         : undefined;
       const rows = await db
         .select()
@@ -145,12 +148,8 @@ export function createSavedFilterStore({ db }: { db: Database }): SavedFilterSto
         .where(and(visibleTo(caller), position))
         .orderBy(...orderByKeys(listOrder))
         .limit(limit + 1);
-      const items = rows.slice(0, limit);
-      const last = items[items.length - 1];
-      return {
-        items: items.map(toSavedFilter),
-        next: rows.length > limit && last ? [last.displayNameKey, last.id] : undefined,
-      };
+      const page = pageOf(rows, limit, (row) => [row.displayNameKey, row.id]);
+      return { ...page, items: page.items.map(toSavedFilter) };
     },
   };
 }

@@ -3,10 +3,10 @@ import { newUlid } from "../domain/ids.js";
 import { normalizeKey } from "../domain/text.js";
 import type { CountedPage, Cursor, IdempotencyKey, ServiceInstance } from "../domain/types.js";
 import { alreadyExists, customerNameNotFound, invalidField, notFound } from "../errors.js";
-import { violatedConstraint } from "./constraint-errors.js";
 import type { Database, Executor } from "./db.js";
+import { violatedConstraint } from "./driver-errors.js";
 import { writeOnce } from "./idempotency.js";
-import { orderByKeys, rowsAfter, type SortKey } from "./keyset.js";
+import { cursorValues, orderByKeys, pageOf, rowsAfter, type SortKey } from "./keyset.js";
 import { customers, serviceInstances } from "./schema.js";
 import { transact } from "./transaction.js";
 
@@ -176,8 +176,9 @@ export function createServiceInstanceStore({ db }: { db: Database }): ServiceIns
         .from(customers)
         .where(eq(customers.id, customerId));
       if (!owner) throw notFound("customer", customerId);
+      const [time, id] = after ? cursorValues(after, ["string", "string"]) : [];
       const position = after
-        ? rowsAfter(listOrder, [sql`${String(after[0])}::timestamptz`, sql`${String(after[1])}`])
+        ? rowsAfter(listOrder, [sql`${time}::timestamptz`, sql`${id}`])
         : undefined;
       const rows = await db
         .select(instanceColumns)
@@ -186,11 +187,8 @@ export function createServiceInstanceStore({ db }: { db: Database }): ServiceIns
         .where(and(eq(serviceInstances.customerId, customerId), position))
         .orderBy(...orderByKeys(listOrder))
         .limit(limit + 1);
-      const items = rows.slice(0, limit);
-      const last = items[items.length - 1];
       return {
-        items,
-        next: rows.length > limit && last ? [last.createTime.toISOString(), last.id] : undefined,
+        ...pageOf(rows, limit, (row) => [row.createTime.toISOString(), row.id]),
         totalSize: owner.count,
       };
     },

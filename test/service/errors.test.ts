@@ -4,7 +4,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CustomerInventoryService } from "../../gen/customerinventory/v1/customer_inventory_service_pb.js";
 import { createApp } from "../../src/app.js";
-import { createLogger } from "../../src/log.js";
+import { createLogger } from "../../src/observability/log.js";
 import { createDatabase } from "../../src/store/db.js";
 import { callError } from "../support/errors.js";
 import { startTestServer, type TestServer, transportKinds } from "../support/server.js";

@@ -1,7 +1,7 @@
 import http2 from "node:http2";
 import { brotliDecompressSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createStaticSite } from "../../src/static-site.js";
+import { createStaticSite } from "../../src/http/static-site.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 // The browser page is served from the API's port: with caching that suits hashed assets,

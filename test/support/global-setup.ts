@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import postgres from "postgres";
 import type { TestProject } from "vitest/node";
-import { type EmbeddedDatabase, startEmbeddedPostgres } from "../../src/embedded-postgres.js";
+import { type EmbeddedDatabase, startEmbeddedPostgres } from "../../src/store/embedded-postgres.js";
 import { migrateDatabase } from "../../src/store/migrate.js";
 
 declare module "vitest" {

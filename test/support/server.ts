@@ -8,10 +8,10 @@ import {
 import { CustomerInventoryService } from "../../gen/customerinventory/v1/customer_inventory_service_pb.js";
 import { ServiceInstanceService } from "../../gen/customerinventory/v1/service_instance_service_pb.js";
 import { createApp } from "../../src/app.js";
-import type { Authenticator } from "../../src/auth.js";
 import type { ConnectionLimits } from "../../src/config.js";
-import { createLogger } from "../../src/log.js";
-import type { StaticSite } from "../../src/static-site.js";
+import type { StaticSite } from "../../src/http/static-site.js";
+import type { Authenticator } from "../../src/interceptors/auth.js";
+import { createLogger } from "../../src/observability/log.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 
 /** Every protocol the one port serves: HTTP/2 unless the name says HTTP/1.1. */

@@ -5,13 +5,10 @@ import {
   ErrorInfoSchema,
   PreconditionFailureSchema,
 } from "../../gen/google/rpc/error_details_pb.js";
-import {
-  customerHasServiceInstances,
-  driverErrorOf,
-  invalidField,
-  toConnectError,
-} from "../../src/errors.js";
-import type { Logger } from "../../src/log.js";
+import { customerHasServiceInstances, invalidField } from "../../src/errors.js";
+import { toConnectError } from "../../src/interceptors/error-mapping.js";
+import type { Logger } from "../../src/observability/log.js";
+import { classifyDriverError, driverErrorOf } from "../../src/store/driver-errors.js";
 
 function recordingLogger() {
   const entries: { level: string; obj: object; msg: string }[] = [];
@@ -35,6 +32,7 @@ describe("toConnectError()", () => {
       requestId: "r",
       procedure: "p",
       logger,
+      classify: classifyDriverError,
     });
     expect(err.code).toBe(Code.FailedPrecondition);
     const [info] = err.findDetails(ErrorInfoSchema);
@@ -51,7 +49,12 @@ describe("toConnectError()", () => {
   it("turns anything unexpected into INTERNAL with the request id, logging the cause", () => {
     const { logger, entries } = recordingLogger();
     const cause = new DrizzleQueryError('select * from "secret_table"', [], driverError("42P01"));
-    const err = toConnectError(cause, { requestId: "req-9", procedure: "p", logger });
+    const err = toConnectError(cause, {
+      requestId: "req-9",
+      procedure: "p",
+      logger,
+      classify: classifyDriverError,
+    });
     expect(err.code).toBe(Code.Internal);
     expect(err.rawMessage).toBe("internal error (request id req-9)");
     expect(err.details).toHaveLength(1);
@@ -68,7 +71,12 @@ describe("toConnectError()", () => {
     const { logger } = recordingLogger();
     for (const code of ["ECONNREFUSED", "CONNECTION_CLOSED", "57P01", "08006"]) {
       const wrapped = new DrizzleQueryError("select 1", [], driverError(code));
-      const err = toConnectError(wrapped, { requestId: "r", procedure: "p", logger });
+      const err = toConnectError(wrapped, {
+        requestId: "r",
+        procedure: "p",
+        logger,
+        classify: classifyDriverError,
+      });
       expect(err.code, code).toBe(Code.Unavailable);
       expect(err.rawMessage).toContain("(request id r)");
     }
@@ -80,8 +88,16 @@ describe("toConnectError()", () => {
       requestId: "r",
       procedure: "p",
       logger,
+      classify: classifyDriverError,
     });
-    expect(toConnectError(domain, { requestId: "r", procedure: "p", logger })).toBe(domain);
+    expect(
+      toConnectError(domain, {
+        requestId: "r",
+        procedure: "p",
+        logger,
+        classify: classifyDriverError,
+      }),
+    ).toBe(domain);
   });
 });
 

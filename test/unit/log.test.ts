@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createLogger } from "../../src/log.js";
+import { createLogger } from "../../src/observability/log.js";
 
 describe("createLogger()", () => {
   it("writes one JSON line per entry at or above its level, errors with their cause", () => {

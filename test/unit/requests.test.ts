@@ -1,6 +1,12 @@
+import { ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { DomainError, type FieldViolation } from "../../src/errors.js";
-import { cleanPageSize, cleanRequestId, resolveUpdateMask } from "../../src/service/requests.js";
+import {
+  checkRequest,
+  cleanPageSize,
+  cleanRequestId,
+  resolveUpdateMask,
+} from "../../src/service/requests.js";
 
 describe("cleanPageSize()", () => {
   it("maps 0 to 50, caps at 1000 and rejects negatives", () => {
@@ -49,5 +55,50 @@ describe("resolveUpdateMask()", () => {
     for (const path of ["nmae", "name.first", "contacts[0].email"]) {
       expect(() => resolveUpdateMask([path], rule)).toThrow(DomainError);
     }
+  });
+});
+
+describe("checkRequest()", () => {
+  it("returns the clean values when every check passes", () => {
+    const clean = checkRequest((check) => ({
+      id: check.id("01arz3ndektsv4rrffq69g5fav", "id"),
+      name: check.text("  Acme  ", { field: "customer.name", min: 1, max: 100 }),
+      limit: check.pageSize(0),
+      requestId: check.requestId(""),
+    }));
+    expect(clean).toEqual({
+      id: "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+      name: "Acme",
+      limit: 50,
+      requestId: undefined,
+    });
+  });
+
+  it("reports every bad field at once, as one INVALID_ARGUMENT", () => {
+    let thrown: unknown;
+    try {
+      checkRequest((check) => {
+        check.violations.push({ field: "custom", description: "is wrong" });
+        return {
+          id: check.id("nope", "id"),
+          name: check.text("", { field: "customer.name", min: 1, max: 100 }),
+          limit: check.pageSize(-1),
+          requestId: check.requestId("\u0001"),
+        };
+      });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(DomainError);
+    expect(thrown).not.toBeInstanceOf(ConnectError);
+    const { kind, details } = thrown as DomainError;
+    expect(kind).toBe("invalid_argument");
+    expect(details.fieldViolations?.map((v) => v.field)).toEqual([
+      "custom",
+      "id",
+      "customer.name",
+      "page_size",
+      "request_id",
+    ]);
   });
 });

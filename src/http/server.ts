@@ -1,13 +1,14 @@
 import { setMaxListeners } from "node:events";
-import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import http2, { type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
+import http from "node:http";
+import http2 from "node:http2";
 import net, { type AddressInfo } from "node:net";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
-import { createNodeHandler } from "./adapter.js";
-import type { CallLog } from "./call-context.js";
-import type { ConnectionLimits } from "./config.js";
+import type { ConnectionLimits } from "../config.js";
+import type { CallLog } from "../observability/call-log.js";
+import type { Logger } from "../observability/log.js";
 import { createCors } from "./cors.js";
-import type { Logger } from "./log.js";
+import type { NodeRequest, NodeResponse } from "./node-types.js";
+import { createNodeHandler } from "./request-handler.js";
 import type { StaticSite } from "./static-site.js";
 
 export interface ServerDeps {
@@ -26,10 +27,10 @@ export interface ServerDeps {
   idleTimeoutMs?: number;
   /** Timeouts for connections that never finish speaking, and the cap on open connections. */
   connectionLimits?: Partial<ConnectionLimits>;
-  /** Unary gRPC calls on the fast path (see adapter.ts). Default true. */
+  /** Unary gRPC calls on the fast path (see request-handler.ts). Default true. */
   grpcFastPath?: boolean;
   /** Plain HTTP GET resources next to the API, by path (e.g. `/metrics`). */
-  plainRoutes?: Record<string, (res: ServerResponse | Http2ServerResponse) => Promise<void>>;
+  plainRoutes?: Record<string, (res: NodeResponse) => Promise<void>>;
   /** The browser page's files, served at `/` next to the API. */
   staticSite?: StaticSite;
 }
@@ -107,10 +108,7 @@ export function createServer(deps: ServerDeps): Server {
   });
   const applyCors = createCors(deps.corsAllowedOrigins);
   const plainRoutes = deps.plainRoutes ?? {};
-  const handle = (
-    req: IncomingMessage | Http2ServerRequest,
-    res: ServerResponse | Http2ServerResponse,
-  ) => {
+  const handle = (req: NodeRequest, res: NodeResponse) => {
     const plain = req.method === "GET" ? plainRoutes[req.url ?? ""] : undefined;
     if (plain) {
       plain(res).catch((err: unknown) => {

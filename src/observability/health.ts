@@ -10,6 +10,8 @@ export interface Health {
   markShuttingDown(): void;
   /** Probes the database now; resolves when the answer is in. */
   probeNow(): Promise<void>;
+  /** Starts probing every `intervalMs` (the server does as it starts listening). */
+  start(): void;
   /** Stops probing. */
   stop(): void;
 }
@@ -22,7 +24,10 @@ export interface HealthDeps {
   logger: Logger;
 }
 
-/** Probes the database every `intervalMs` and tells subscribers when serving changes. */
+/**
+ * Once started, probes the database every `intervalMs` and tells subscribers when serving
+ * changes. Creating it starts nothing.
+ */
 export function createHealth(deps: HealthDeps): Health {
   let databaseUp = false; // until a probe says otherwise
   let shuttingDown = false;
@@ -63,14 +68,7 @@ export function createHealth(deps: HealthDeps): Health {
   };
 
   let running = false;
-  const interval = setInterval(() => {
-    if (running) return;
-    running = true;
-    void probeOnce().finally(() => {
-      running = false;
-    });
-  }, deps.intervalMs);
-  interval.unref();
+  let interval: NodeJS.Timeout | undefined;
 
   return {
     get serving() {
@@ -91,8 +89,20 @@ export function createHealth(deps: HealthDeps): Health {
       for (const listener of listeners) listener(false);
     },
     probeNow: probeOnce,
+    start() {
+      if (interval) return;
+      interval = setInterval(() => {
+        if (running) return;
+        running = true;
+        void probeOnce().finally(() => {
+          running = false;
+        });
+      }, deps.intervalMs);
+      interval.unref();
+    },
     stop() {
       clearInterval(interval);
+      interval = undefined;
     },
   };
 }

@@ -6,7 +6,7 @@ import {
   endStreamFlag,
 } from "@connectrpc/connect/protocol-connect";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
-import { type CallState, withRequestId } from "./call-context.js";
+import { type CallState, withRequestId } from "../interceptors/context.js";
 
 /**
  * Connect answers some calls before any interceptor runs: an undecodable or oversized

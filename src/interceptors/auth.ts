@@ -1,18 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
-import { createContextKey, type HandlerContext, type Interceptor } from "@connectrpc/connect";
+import type { Interceptor } from "@connectrpc/connect";
 import { createLocalJWKSet, type JWTVerifyGetKey, errors as joseErrors, jwtVerify } from "jose";
-import type { AuthConfig } from "./config.js";
-import type { Caller, Role } from "./domain/types.js";
-import { DomainError } from "./errors.js";
-
-/** The caller when authentication is off: owns nothing in particular and sees everything. */
-export const anonymousCaller: Caller = Object.freeze({ subject: "", seesAll: true });
-
-const callerKey = createContextKey<Caller>(anonymousCaller, { description: "the caller" });
-
-/** Who is making the call: set by the authentication interceptor, anonymous without one. */
-export const callerOf = (context: HandlerContext): Caller => context.values.get(callerKey);
+import type { AuthConfig } from "../config.js";
+import type { Caller, Role } from "../domain/types.js";
+import { DomainError } from "../errors.js";
+import { callerKey } from "./context.js";
 
 const roles: readonly Role[] = ["viewer", "editor", "admin"];
 const rank = (role: Role) => roles.indexOf(role);

@@ -1,7 +1,6 @@
-import type { ServerResponse } from "node:http";
-import type { Http2ServerResponse } from "node:http2";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { PoolUsage } from "./store/db.js";
+import type { NodeResponse } from "../http/node-types.js";
+import type { PoolUsage } from "../store/db.js";
 
 /** One finished call, as the call interceptor sees it. */
 export interface CallRecord {
@@ -14,7 +13,7 @@ export interface CallRecord {
 export interface Metrics {
   recordCall(call: CallRecord): void;
   /** Writes every metric in the Prometheus text format. */
-  serve(res: ServerResponse | Http2ServerResponse): Promise<void>;
+  serve(res: NodeResponse): Promise<void>;
 }
 
 /**

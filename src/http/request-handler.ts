@@ -1,5 +1,3 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { DescMethodUnary, DescService } from "@bufbuild/protobuf";
 import {
   Code,
@@ -26,7 +24,6 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import {
-  type CallLog,
   type CallState,
   callStateKey,
   fastPathKey,
@@ -34,18 +31,16 @@ import {
   protocolOf,
   REQUEST_ID_HEADER,
   withRequestId,
-} from "./call-context.js";
+} from "../interceptors/context.js";
+import type { CallLog } from "../observability/call-log.js";
 import { finishEarlyErrors } from "./early-errors.js";
-
-type NodeRequest = IncomingMessage | Http2ServerRequest;
+import type { NodeRequest, NodeResponse } from "./node-types.js";
 
 /** Of a refused request body, up to this many times the message limit is read and dropped. */
 const DISCARD_FACTOR = 8;
 
 const CALL_DONE = new ConnectError("the call is done", Code.Canceled);
 const STREAM_CLOSED = new Error("the request closed before its end");
-
-type NodeResponse = ServerResponse | Http2ServerResponse;
 
 export interface AdapterOptions {
   routes: (router: ConnectRouter) => void;
@@ -66,7 +61,7 @@ interface FastMethod {
 
 /**
  * The request handler for every protocol, as connect-node's `connectNodeAdapter` is, with a
- * fast path for unary gRPC calls (../shared/research/connect-grpc-gap.md): connect-node runs
+ * fast path for unary gRPC calls (docs/benchmarks.md measures it): connect-node runs
  * even those through a chain of async iterables, which costs several times the CPU of
  * @grpc/grpc-js. The fast path reads the one request message whole, calls Connect's own
  * handler context, interceptors and implementation, and writes one response with its

@@ -1,12 +1,8 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { join, relative, sep } from "node:path";
 import { brotliCompressSync, gzipSync, constants as zlibConstants } from "node:zlib";
-
-type Request = IncomingMessage | Http2ServerRequest;
-type Response = ServerResponse | Http2ServerResponse;
+import type { NodeRequest, NodeResponse } from "./node-types.js";
 
 /** One file of the built page, held in memory with its compressed forms. */
 interface StaticFile {
@@ -20,7 +16,7 @@ interface StaticFile {
 
 export interface StaticSite {
   /** Answers GET and HEAD for the site's files; returns false for anything else. */
-  serve(req: Request, res: Response): boolean;
+  serve(req: NodeRequest, res: NodeResponse): boolean;
 }
 
 const contentTypes: Record<string, string> = {

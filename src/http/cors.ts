@@ -1,9 +1,5 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { cors } from "@connectrpc/connect";
-
-type Request = IncomingMessage | Http2ServerRequest;
-type Response = ServerResponse | Http2ServerResponse;
+import type { NodeRequest, NodeResponse } from "./node-types.js";
 
 /**
  * CORS for browsers calling with Connect-web or gRPC-Web from `allowedOrigins` (`*` for any).
@@ -14,7 +10,7 @@ export function createCors(allowedOrigins: readonly string[]) {
   const allowAny = allowedOrigins.includes("*");
   const allowHeaders = [...cors.allowedHeaders, "Authorization", "X-Request-Id"].join(", ");
   const exposeHeaders = [...cors.exposedHeaders, "X-Request-Id"].join(", ");
-  return (req: Request, res: Response): boolean => {
+  return (req: NodeRequest, res: NodeResponse): boolean => {
     const origin = req.headers.origin;
     if (typeof origin !== "string" || !(allowAny || allowedOrigins.includes(origin))) {
       return false;
