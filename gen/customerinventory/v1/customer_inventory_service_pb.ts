@@ -37,7 +37,13 @@ export type ListCustomersRequest = Message<"customerinventory.v1.ListCustomersRe
 
   /**
    * An AIP-160 filter expression over id, name, reference_number, description,
-   * service_instance_count, create_time and update_time.
+   * service_instance_count, create_time and update_time: comparators = != < <= > >=
+   * and ":" (contains, on text), AND, OR (binds tighter than AND), NOT, "-",
+   * parentheses; strings quoted (escapes \" \' \\ \*), integers bare, timestamps
+   * quoted RFC 3339. An unescaped "*" at either end of an = or != value is a
+   * wildcard; = "*" and : "*" mean "has a value"; an escaped \* is a star. Text
+   * compares case-insensitively. At most 2000 characters, 20 nested levels and 100
+   * comparisons; a bad filter is INVALID_ARGUMENT naming its position ("at N").
    *
    * @generated from field: string filter = 3;
    */
@@ -550,10 +556,13 @@ export const DeleteSavedFilterResponseSchema: GenMessage<DeleteSavedFilterRespon
 
 /**
  * Manages customers, lists their service instances, and stores saved
- * ListCustomers queries.
+ * ListCustomers queries. The whole API's semantics: docs/api.md of this repository.
  *
  * Errors carry exactly one google.rpc.ErrorInfo (domain "customerinventory.v1")
- * with a stable reason; INVALID_ARGUMENT also carries google.rpc.BadRequest.
+ * with a stable reason; INVALID_ARGUMENT also carries google.rpc.BadRequest with
+ * one violation per bad field, named by its request path (e.g. "customer.name").
+ * Every response has an x-request-id header (the caller's, or a generated one);
+ * INTERNAL, UNAVAILABLE and DEADLINE_EXCEEDED messages include it.
  *
  * @generated from service customerinventory.v1.CustomerInventoryService
  */
