@@ -1,4 +1,4 @@
-// Mends three defects of postgres.js 3.4.9 that its maintainers have fixes proposed for but
+// Mends four defects of postgres.js 3.4.9 that its maintainers have fixes proposed for but
 // not released. Run by `npm install` (postinstall); idempotent (each patch leaves a mark);
 // refuses to guess if the code changed.
 //
@@ -23,6 +23,13 @@
 //    connection for good. Skipping a cancelled query now leaves the connection as it was,
 //    and a transaction's queue passes over cancelled queries.
 //    test/integration/postgres-driver.test.ts fails without this.
+// 4. A cancel that comes too early (reported here first): PostgreSQL cancels only the
+//    statement a backend is running when the CancelRequest arrives; one that arrives before
+//    the statement does cancels nothing, and `query.cancel()` refused to send another. A
+//    statement of a call whose deadline had passed then ran on (blocked on a lock, say) until
+//    statement_timeout, holding its pool connection. `query.cancel()` may now be repeated;
+//    src/store/db.ts repeats it a few times while the statement has not ended.
+//    test/integration/faults.test.ts "10,000 calls ..." failed about one run in two without it.
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -78,6 +85,17 @@ const patches = [
       ],
     ],
   },
+  {
+    file: "query.js",
+    mark: "/* customer-inventory: a cancel may be repeated */",
+    issue: "a cancel that comes too early",
+    replacements: (mark) => [
+      [
+        "  cancel() {\n    return this.canceller && (this.canceller(this), this.canceller = null)\n  }\n",
+        `  cancel() { ${mark}\n    return this.canceller && this.canceller(this)\n  }\n`,
+      ],
+    ],
+  },
 ];
 
 for (const file of [
@@ -85,6 +103,8 @@ for (const file of [
   "cjs/src/connection.js",
   "src/index.js",
   "cjs/src/index.js",
+  "src/query.js",
+  "cjs/src/query.js",
 ]) {
   const target = path.join(root, file);
   let text = readFileSync(target, "utf8");

@@ -92,6 +92,9 @@ export function clientOptions(
 type Client = postgres.Sql<Record<string, postgres.PostgresType>>;
 type Query = ReturnType<Client["unsafe"]>;
 
+/** Pauses before each repeated cancel of a statement that has not ended, in milliseconds. */
+const CANCEL_RETRY_MS = [100, 400, 1_500];
+
 const cancelled = () =>
   Object.assign(new Error("canceling statement: the call ended"), { code: "57014" });
 
@@ -131,11 +134,26 @@ function instrumentedClient(client: Client, options: { poolSize: number; maxWait
   const cancellable = (query: Query): Query => {
     const signal = signals.getStore();
     if (!signal) return query;
+    let ended = false;
+    let retry: NodeJS.Timeout | undefined;
     // postgres.js hands a new query to a connection a microtask later; cancelling before
-    // that would strand the connection, so the cancel waits for the next turn.
-    const cancel = () => setImmediate(() => Promise.resolve(query.cancel()).catch(() => {}));
+    // that would strand the connection, so the first cancel waits for the next turn. A
+    // CancelRequest that reaches the backend before the statement does cancels nothing, so
+    // it is sent again a few times while the statement has not ended (statement_timeout
+    // remains the backstop).
+    const attempt = (tries: number) => {
+      if (ended) return;
+      Promise.resolve(query.cancel()).catch(() => {});
+      const delay = CANCEL_RETRY_MS[tries];
+      if (delay !== undefined) retry = setTimeout(() => attempt(tries + 1), delay);
+    };
+    const cancel = () => setImmediate(() => attempt(0));
     signal.addEventListener("abort", cancel, { once: true });
-    const forget = () => signal.removeEventListener("abort", cancel);
+    const forget = () => {
+      ended = true;
+      clearTimeout(retry);
+      signal.removeEventListener("abort", cancel);
+    };
     query.then(forget, forget);
     return query;
   };
