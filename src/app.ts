@@ -109,7 +109,7 @@ export function createApp(deps: AppDeps): Server {
       // Health watchers hear NOT_SERVING before the connections get GOAWAY.
       health.markShuttingDown();
       health.stop();
-      await server.close(graceMs);
+      return server.close(graceMs);
     },
   };
 }

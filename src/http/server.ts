@@ -40,9 +40,10 @@ export interface Server {
   listen(port: number, host: string): Promise<{ host: string; port: number }>;
   /**
    * Stops taking connections, sends GOAWAY so that clients open no new streams, and waits up
-   * to `graceMs` for calls in flight; then cancels what is left.
+   * to `graceMs` for calls in flight; then cancels what is left. Resolves with whether every
+   * connection closed within the grace (false: some were cut).
    */
-  close(graceMs: number): Promise<void>;
+  close(graceMs: number): Promise<boolean>;
 }
 
 const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
@@ -221,7 +222,8 @@ export function createServer(deps: ServerDeps): Server {
       const deadline = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), graceMs);
       });
-      if ((await Promise.race([closed, deadline])) === "timeout") {
+      const drained = (await Promise.race([closed, deadline])) !== "timeout";
+      if (!drained) {
         shutdown.abort();
         for (const session of sessions) session.destroy();
         http1Server.closeAllConnections();
@@ -229,6 +231,7 @@ export function createServer(deps: ServerDeps): Server {
         await closed;
       }
       clearTimeout(timer);
+      return drained;
     },
   };
 }

@@ -192,7 +192,8 @@ async function clusterLocation(dataDir: string, runner: Runner, stateDir: string
   return elsewhere;
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 now (another process may still take it before it is used). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.unref();

@@ -1,10 +1,10 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import { SignJWT } from "jose";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStaticSite, readSiteFiles } from "../../src/http/static-site.js";
 import { createJwtAuthenticator } from "../../src/interceptors/auth.js";
+import { createTestIssuer } from "../support/jwt.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { toolsPresent } from "../support/tools.js";
 
@@ -549,22 +549,18 @@ describe.skipIf(!chromiumPath)("the Customer Inventory page", () => {
 });
 
 describe.skipIf(!chromiumPath)("the Customer Inventory page with authentication", () => {
-  const secret = new TextEncoder().encode("an-e2e-test-secret-of-32-characters!");
-  const issuer = "https://idp.example.com";
-  const audience = "customer-inventory";
+  const idp = createTestIssuer("an-e2e-test-secret-of-32-characters!");
   let authServer: TestServer;
-  const tokenFor = (role: string) =>
-    new SignJWT({ sub: `${role}-user`, role })
-      .setProtectedHeader({ alg: "HS256" })
-      .setIssuer(issuer)
-      .setAudience(audience)
-      .setExpirationTime("10m")
-      .sign(secret);
+  const tokenFor = (role: string) => idp.sign({ sub: `${role}-user`, role }, { expiresIn: "10m" });
 
   beforeAll(async () => {
     authServer = await startTestServer({
       staticSite: await siteOrFail(),
-      authenticator: createJwtAuthenticator({ key: secret, issuer, audience }),
+      authenticator: createJwtAuthenticator({
+        key: idp.key,
+        issuer: idp.issuer,
+        audience: idp.audience,
+      }),
     });
     await authServer
       .clients()

@@ -1,36 +1,23 @@
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { SignJWT } from "jose";
+import { Code, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CustomerInventoryService } from "../../gen/customerinventory/v1/customer_inventory_service_pb.js";
 import { ServiceInstanceService } from "../../gen/customerinventory/v1/service_instance_service_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { createJwtAuthenticator } from "../../src/interceptors/auth.js";
-import { callError } from "../support/errors.js";
+import { callError, codeOf } from "../support/errors.js";
+import { createTestIssuer } from "../support/jwt.js";
 import { type Clients, startTestServer, type TestServer } from "../support/server.js";
 
 // Bearer tokens: every RPC x role, bad tokens, and saved filters private to their owner.
 
-const secret = new TextEncoder().encode("a-test-secret-of-at-least-32-chars!!");
-const issuer = "https://idp.example.com";
-const audience = "customer-inventory";
-
-async function token(
-  claims: Record<string, unknown>,
-  options: { key?: Uint8Array; expiresIn?: string; iss?: string; aud?: string } = {},
-) {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: "HS256" })
-    .setIssuer(options.iss ?? issuer)
-    .setAudience(options.aud ?? audience)
-    .setIssuedAt()
-    .setExpirationTime(options.expiresIn ?? "5m")
-    .sign(options.key ?? secret);
-}
+const idp = createTestIssuer("a-test-secret-of-at-least-32-chars!!");
+const { issuer, audience } = idp;
+const token = idp.sign;
 
 let server: TestServer;
 beforeAll(async () => {
   server = await startTestServer({
-    authenticator: createJwtAuthenticator({ key: secret, issuer, audience }),
+    authenticator: createJwtAuthenticator({ key: idp.key, issuer, audience }),
   });
 });
 afterAll(() => server.close());
@@ -124,16 +111,6 @@ const rpcs: {
     call: (c, o) => c.instances.deleteServiceInstance({ id: absent }, o),
   },
 ];
-
-/** The code a call ends with (OK as Code 0). */
-async function codeOf(call: () => Promise<unknown>): Promise<Code | 0> {
-  try {
-    await call();
-    return 0;
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-}
 
 describe("roles", () => {
   it("has a role rule for every RPC of both services", () => {

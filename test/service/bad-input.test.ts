@@ -1,13 +1,14 @@
 import { randomBytes } from "node:crypto";
 import http2 from "node:http2";
 import { gzipSync } from "node:zlib";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { codeFromString } from "@connectrpc/connect/protocol-connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CustomerInventoryService } from "../../gen/customerinventory/v1/customer_inventory_service_pb.js";
 import { ServiceInstanceService } from "../../gen/customerinventory/v1/service_instance_service_pb.js";
 import { orderText, parseOrderBy } from "../../src/filter/order-by.js";
 import { createPageTokenCodec } from "../../src/service/page-token.js";
+import { errorOf } from "../support/errors.js";
 import { type Clients, startTestServer, type TestServer } from "../support/server.js";
 
 // A corpus of hostile and malformed input (docs/reliability.md describes it), each
@@ -50,13 +51,10 @@ interface Outcome {
 }
 
 async function outcomeOf(call: () => Promise<unknown>): Promise<Outcome> {
-  try {
-    await call();
-    return { code: 0, text: "" };
-  } catch (err) {
-    const e = ConnectError.from(err);
-    return { code: e.code, text: `${e.rawMessage} ${JSON.stringify(e.details)}` };
-  }
+  const e = await errorOf(call);
+  return e
+    ? { code: e.code, text: `${e.rawMessage} ${JSON.stringify(e.details)}` }
+    : { code: 0, text: "" };
 }
 
 const list = (req: Record<string, unknown>) => (c: Clients) => c.inventory.listCustomers(req);

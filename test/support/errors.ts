@@ -18,16 +18,25 @@ export interface CallError {
   requestId: string | null;
 }
 
-/** Runs `call`, which must fail, and returns what the client sees of the error. */
-export async function callError(call: () => Promise<unknown>): Promise<CallError> {
-  let caught: unknown;
+/** The error `call` ends with, as a client reads it; undefined when it succeeds. */
+export async function errorOf(call: () => Promise<unknown>): Promise<ConnectError | undefined> {
   try {
     await call();
+    return undefined;
   } catch (err) {
-    caught = err;
+    return ConnectError.from(err);
   }
-  if (caught === undefined) throw new Error("expected the call to fail, but it succeeded");
-  const err = ConnectError.from(caught);
+}
+
+/** The code a call ends with: 0 when it succeeds. */
+export async function codeOf(call: () => Promise<unknown>): Promise<Code | 0> {
+  return (await errorOf(call))?.code ?? 0;
+}
+
+/** Runs `call`, which must fail, and returns what the client sees of the error. */
+export async function callError(call: () => Promise<unknown>): Promise<CallError> {
+  const err = await errorOf(call);
+  if (!err) throw new Error("expected the call to fail, but it succeeded");
   const infos = err.findDetails(ErrorInfoSchema);
   const badRequest = err.findDetails(BadRequestSchema)[0];
   const precondition = err.findDetails(PreconditionFailureSchema)[0];

@@ -38,7 +38,11 @@ export interface TestServer {
   logs: Record<string, unknown>[];
   transport(kind: TransportKind): Transport;
   clients(kind?: TransportKind): Clients;
-  close(): Promise<void>;
+  /**
+   * Stops the server and drops its database. Fails if a call or stream is still open after
+   * 2 s, unless `cutsOpenCalls` says why that is expected.
+   */
+  close(options?: { cutsOpenCalls?: string }): Promise<void>;
 }
 
 /** The whole service on a free port over a database of its own, as `npm start` wires it. */
@@ -130,9 +134,13 @@ export async function startTestServer(
       inventory: createClient(CustomerInventoryService, transport(kind)),
       instances: createClient(ServiceInstanceService, transport(kind)),
     }),
-    async close() {
-      await server.close(2_000);
+    async close(closeOptions = {}) {
+      // A test that leaves a call or stream open fails here instead of being cut quietly.
+      const drained = await server.close(2_000);
       await database.drop();
+      if (!drained && !closeOptions.cutsOpenCalls) {
+        throw new Error("a call or stream was still open 2 s after the test: end it in the test");
+      }
     },
   };
 }
