@@ -22,6 +22,7 @@ import { Pager } from "./pager.js";
 import { SavedFilters } from "./saved-filters.js";
 import { TokenBox } from "./token-box.js";
 import { useDebounced } from "./use-debounced.js";
+import { usePagedList } from "./use-paged-list.js";
 
 const PAGE_SIZES = [10, 25, 50, 100];
 
@@ -39,12 +40,6 @@ type Modal =
   | { kind: "delete"; customer: Customer }
   | { kind: "instances"; customer: Customer; highlight?: string };
 
-interface Page {
-  customers: Customer[];
-  next: string;
-  total: number;
-}
-
 export function App() {
   const [jwt, setJwt] = useState(storedToken.get());
   const role = roleOf(jwt);
@@ -55,50 +50,27 @@ export function App() {
   const [filter, setFilter] = useState("");
   const [sort, setSort] = useState<Sort>({ field: "name", desc: false });
   const [pageSize, setPageSize] = useState(25);
-  const [page, setPage] = useState<Page>();
-  const [problem, setProblem] = useState<Problem>();
-  const [loading, setLoading] = useState(true);
   const [reload, setReload] = useState(0);
   const [filtersOpen, setFiltersOpen] = useState(false);
   const [layout, setLayout] = useState<Layout>(() => loadLayout(localStorage));
   const [modal, setModal] = useState<Modal>();
   const [notice, setNotice] = useState("");
 
-  // Page tokens belong to one query: a new query starts again at page 1.
-  const queryKey = JSON.stringify([search, filter, orderText(sort), pageSize]);
-  const [paging, setPaging] = useState({ key: queryKey, tokens: [""] });
-  const tokens = paging.key === queryKey ? paging.tokens : [""];
-  const setTokens = (next: string[]) => setPaging({ key: queryKey, tokens: next });
-  const pageToken = tokens[tokens.length - 1] ?? "";
-
+  const list = usePagedList<Customer>({
+    fetch: (pageToken) =>
+      api
+        .listCustomers({ search, filter, orderBy: orderText(sort), pageSize, pageToken })
+        .then((r) => ({ items: r.customers, next: r.nextPageToken, total: r.totalSize })),
+    query: JSON.stringify([search, filter, orderText(sort), pageSize]),
+    pageSize,
+    reload: `${reload} ${jwt}`,
+  });
+  const { page, loading } = list;
+  const problem: Problem | undefined = list.error === undefined ? undefined : problemOf(list.error);
+  const filterProblem = problem?.fields.filter;
   useEffect(() => {
-    let current = true;
-    setLoading(true);
-    api
-      .listCustomers({ search, filter, orderBy: orderText(sort), pageSize, pageToken })
-      .then(
-        (r) => {
-          if (!current) return;
-          if (r.customers.length === 0 && pageToken !== "") {
-            // The last rows of this page were deleted: show the page before.
-            setPaging((p) => ({ ...p, tokens: p.tokens.slice(0, -1) }));
-            return;
-          }
-          setPage({ customers: r.customers, next: r.nextPageToken, total: r.totalSize });
-          setProblem(undefined);
-        },
-        (err) => {
-          if (!current) return;
-          const p = problemOf(err);
-          setProblem(p);
-          if (p.fields.filter) setFiltersOpen(true);
-        },
-      )
-      .finally(() => current && setLoading(false));
-    return () => {
-      current = false;
-    };
-  }, [search, filter, sort, pageSize, pageToken, reload, jwt]);
+    if (filterProblem) setFiltersOpen(true);
+  }, [filterProblem]);
 
   useEffect(() => {
     if (!notice) return;
@@ -115,7 +87,6 @@ export function App() {
   const filterError = problem?.fields.filter;
   const searchError = problem?.fields.search;
   const otherProblem = problem && !filterError && !searchError ? problem : undefined;
-  const first = (tokens.length - 1) * pageSize + 1;
 
   return (
     <div class="page">
@@ -209,7 +180,7 @@ export function App() {
             )}
           </div>
         )}
-        {page && page.customers.length === 0 && !problem && !loading && (
+        {page && page.items.length === 0 && !problem && !loading && (
           <div class="empty">
             {search || filter ? (
               <p>No customer matches. Change the search or the filters.</p>
@@ -218,9 +189,9 @@ export function App() {
             )}
           </div>
         )}
-        {page && page.customers.length > 0 && (
+        {page && page.items.length > 0 && (
           <CustomerTable
-            customers={page.customers}
+            customers={page.items}
             layout={layout}
             sort={sort}
             busy={loading}
@@ -235,13 +206,13 @@ export function App() {
         {page && page.total > 0 && (
           <Pager
             label="Pages"
-            first={first}
-            shown={page.customers.length}
+            first={list.first}
+            shown={page.items.length}
             total={page.total}
-            page={tokens.length}
+            page={list.pageNumber}
             hasNext={Boolean(page.next)}
-            onPrevious={() => setTokens(tokens.slice(0, -1))}
-            onNext={() => setTokens([...tokens, page.next])}
+            onPrevious={list.previous}
+            onNext={list.next}
           >
             <label>
               Rows per page{" "}

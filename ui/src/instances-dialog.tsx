@@ -1,9 +1,9 @@
-import { useEffect, useState } from "preact/hooks";
 import type { Customer, ServiceInstance } from "../../gen/customerinventory/v1/resources_pb.js";
 import { api, describeProblem, problemOf } from "./api.js";
 import { Dialog } from "./dialog.js";
 import { formatTime } from "./format.js";
 import { Pager } from "./pager.js";
+import { usePagedList } from "./use-paged-list.js";
 
 const PAGE_SIZE = 10;
 
@@ -13,34 +13,18 @@ export function InstancesDialog(props: {
   highlight?: string;
   onClose: () => void;
 }) {
-  const [tokens, setTokens] = useState<string[]>([""]);
-  const [page, setPage] = useState<{ items: ServiceInstance[]; next: string; total: number }>();
-  const [error, setError] = useState<string>();
-  const token = tokens[tokens.length - 1] ?? "";
+  const list = usePagedList<ServiceInstance>({
+    fetch: (pageToken) =>
+      api
+        .listServiceInstances({ customerId: props.customer.id, pageSize: PAGE_SIZE, pageToken })
+        .then((r) => ({ items: r.serviceInstances, next: r.nextPageToken, total: r.totalSize })),
+    query: props.customer.id,
+    pageSize: PAGE_SIZE,
+  });
+  const error = list.error === undefined ? undefined : describeProblem(problemOf(list.error));
+  // Each page is shown once it is in, not the one before it.
+  const page = list.loading ? undefined : list.page;
 
-  useEffect(() => {
-    let current = true;
-    setPage(undefined);
-    api
-      .listServiceInstances({
-        customerId: props.customer.id,
-        pageSize: PAGE_SIZE,
-        pageToken: token,
-      })
-      .then(
-        (r) => {
-          if (!current) return;
-          setError(undefined);
-          setPage({ items: r.serviceInstances, next: r.nextPageToken, total: r.totalSize });
-        },
-        (err) => current && setError(describeProblem(problemOf(err))),
-      );
-    return () => {
-      current = false;
-    };
-  }, [props.customer.id, token]);
-
-  const first = (tokens.length - 1) * PAGE_SIZE + 1;
   return (
     <Dialog title={`Service instances of ${props.customer.name}`} onClose={props.onClose} wide>
       {error && (
@@ -80,13 +64,13 @@ export function InstancesDialog(props: {
           </table>
           <Pager
             label="Service instance pages"
-            first={first}
+            first={list.first}
             shown={page.items.length}
             total={page.total}
-            page={tokens.length}
+            page={list.pageNumber}
             hasNext={Boolean(page.next)}
-            onPrevious={() => setTokens(tokens.slice(0, -1))}
-            onNext={() => setTokens([...tokens, page.next])}
+            onPrevious={list.previous}
+            onNext={list.next}
           />
         </>
       )}
