@@ -105,16 +105,17 @@ export function createCustomerHandlers({
         rpc: "ListCustomers",
         query: [req.filter, req.search, req.orderBy, req.savedFilterId, orderText(order)],
       };
-      const after = pageTokens.decode(req.pageToken, scope);
-      const page = await store.customers.list({
-        filter: allOf(filter?.expr, saved?.filter, searchTermsExpr(terms)),
-        order,
-        after,
-        limit,
-      });
+      const page = await pageTokens.readPage(scope, req.pageToken, (after) =>
+        store.customers.list({
+          filter: allOf(filter?.expr, saved?.filter, searchTermsExpr(terms)),
+          order,
+          after,
+          limit,
+        }),
+      );
       return {
         customers: page.items.map(customerToProto),
-        nextPageToken: pageTokens.nextPageToken(scope, page.next),
+        nextPageToken: page.nextPageToken,
         totalSize: page.totalSize,
       };
     },

@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { queryTextProblem } from "../domain/text.js";
-import type { Cursor } from "../domain/types.js";
+import type { Cursor, Page } from "../domain/types.js";
 import { invalidField } from "../errors.js";
 
 /** What a token is bound to: its RPC and every request field that shapes the result set. */
@@ -12,8 +12,15 @@ export interface PageScope {
 export interface PageTokenCodec {
   /** An opaque, signed token for the page after `cursor`. */
   encode(scope: PageScope, cursor: Cursor): string;
-  /** A page's next_page_token: the token after `next`, empty when there is no next page. */
-  nextPageToken(scope: PageScope, next: Cursor | undefined): string;
+  /**
+   * The page `token` points at, read by `read` from the position in it, with the
+   * next_page_token after it (empty on the last page).
+   */
+  readPage<P extends Page<unknown>>(
+    scope: PageScope,
+    token: string,
+    read: (after: Cursor | undefined) => Promise<P>,
+  ): Promise<P & { nextPageToken: string }>;
   /** The cursor in `token`, undefined for an empty token; INVALID_ARGUMENT (page_token) otherwise. */
   decode(token: string, scope: PageScope): Cursor | undefined;
 }
@@ -76,8 +83,9 @@ export function createPageTokenCodec(options: PageTokenOptions): PageTokenCodec 
       return `${body}.${mac(body).toString("base64url")}`;
     },
 
-    nextPageToken(scope, next) {
-      return next ? this.encode(scope, next) : "";
+    async readPage(scope, token, read) {
+      const page = await read(this.decode(token, scope));
+      return { ...page, nextPageToken: page.next ? this.encode(scope, page.next) : "" };
     },
 
     decode(token, scope) {

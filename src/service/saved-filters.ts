@@ -103,14 +103,12 @@ export function createSavedFilterHandlers({
       const caller = callerOf(context);
       // Bound to the caller: what one caller sees is not what another does.
       const scope = { rpc: "ListSavedFilters", query: [caller.subject] };
-      const page = await store.savedFilters.list({
-        caller,
-        after: pageTokens.decode(req.pageToken, scope),
-        limit,
-      });
+      const page = await pageTokens.readPage(scope, req.pageToken, (after) =>
+        store.savedFilters.list({ caller, after, limit }),
+      );
       return {
         savedFilters: page.items.map(savedFilterToProto),
-        nextPageToken: pageTokens.nextPageToken(scope, page.next),
+        nextPageToken: page.nextPageToken,
       };
     },
 

@@ -75,14 +75,12 @@ export function createListServiceInstancesHandler({
         limit: check.pageSize(req.pageSize),
       }));
       const scope = { rpc: "ListServiceInstances", query: [customerId] };
-      const page = await store.serviceInstances.listByCustomer({
-        customerId,
-        after: pageTokens.decode(req.pageToken, scope),
-        limit,
-      });
+      const page = await pageTokens.readPage(scope, req.pageToken, (after) =>
+        store.serviceInstances.listByCustomer({ customerId, after, limit }),
+      );
       return {
         serviceInstances: page.items.map(serviceInstanceToProto),
-        nextPageToken: pageTokens.nextPageToken(scope, page.next),
+        nextPageToken: page.nextPageToken,
         totalSize: page.totalSize,
       };
     },

@@ -204,16 +204,7 @@ export function App() {
           />
         )}
         {page && page.total > 0 && (
-          <Pager
-            label="Pages"
-            first={list.first}
-            shown={page.items.length}
-            total={page.total}
-            page={list.pageNumber}
-            hasNext={Boolean(page.next)}
-            onPrevious={list.previous}
-            onNext={list.next}
-          >
+          <Pager label="Pages" list={list} page={page}>
             <label>
               Rows per page{" "}
               <select value={pageSize} onChange={(e) => setPageSize(Number(e.currentTarget.value))}>

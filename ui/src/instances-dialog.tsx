@@ -62,16 +62,7 @@ export function InstancesDialog(props: {
               ))}
             </tbody>
           </table>
-          <Pager
-            label="Service instance pages"
-            first={list.first}
-            shown={page.items.length}
-            total={page.total}
-            page={list.pageNumber}
-            hasNext={Boolean(page.next)}
-            onPrevious={list.previous}
-            onNext={list.next}
-          />
+          <Pager label="Service instance pages" list={list} page={page} />
         </>
       )}
     </Dialog>

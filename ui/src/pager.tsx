@@ -1,32 +1,30 @@
 import type { ComponentChildren } from "preact";
 import { formatCount } from "./format.js";
+import type { ListPage, PagedList } from "./use-paged-list.js";
 
-/** Previous / Next through pages that page tokens chain; `children` go first (a size picker). */
-export function Pager(props: {
+/** Previous / Next through a paged list; `children` go first (a size picker). */
+export function Pager<T>(props: {
   label: string;
-  /** 1-based index of the first item shown. */
-  first: number;
-  shown: number;
-  total: number;
-  page: number;
-  hasNext: boolean;
-  onPrevious: () => void;
-  onNext: () => void;
+  list: PagedList<T>;
+  /** The page shown (the list's, unless the caller shows another). */
+  page: ListPage<T>;
   children?: ComponentChildren;
 }) {
+  const { list, page } = props;
+  const shown = page.items.length;
   return (
     <nav class="pager" aria-label={props.label}>
       {props.children}
       <span class="range">
-        {props.shown > 0
-          ? `${formatCount(props.first)}–${formatCount(props.first + props.shown - 1)} of ${formatCount(props.total)}`
+        {shown > 0
+          ? `${formatCount(list.first)}–${formatCount(list.first + shown - 1)} of ${formatCount(page.total)}`
           : ""}
       </span>
-      <button type="button" disabled={props.page === 1} onClick={props.onPrevious}>
+      <button type="button" disabled={list.pageNumber === 1} onClick={list.previous}>
         Previous
       </button>
-      <span>Page {props.page}</span>
-      <button type="button" disabled={!props.hasNext} onClick={props.onNext}>
+      <span>Page {list.pageNumber}</span>
+      <button type="button" disabled={!page.next} onClick={list.next}>
         Next
       </button>
     </nav>
