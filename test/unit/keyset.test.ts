@@ -1,7 +1,15 @@
 import { sql } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import { describe, expect, it } from "vitest";
-import { orderByKeys, partsAfter, rowsAfter, type SortKey } from "../../src/store/keyset.js";
+import { DomainError } from "../../src/errors.js";
+import {
+  cursorValues,
+  orderByKeys,
+  pageOf,
+  partsAfter,
+  rowsAfter,
+  type SortKey,
+} from "../../src/store/keyset.js";
 import { customers } from "../../src/store/schema.js";
 
 const dialect = new PgDialect();
@@ -68,5 +76,32 @@ describe("orderByKeys()", () => {
       '"customers"."service_instance_count" desc',
     );
     expect(dialect.sqlToQuery(second as never).sql).toBe('"customers"."id" asc');
+  });
+});
+
+describe("cursorValues()", () => {
+  it("passes a cursor of the list's shape and refuses any other as a bad page token", () => {
+    const shape = ["string or null", "number", "string"] as const;
+    expect(cursorValues([null, 3, "01ARZ"], shape)).toEqual([null, 3, "01ARZ"]);
+    expect(cursorValues(["r-1", 0, "01ARZ"], shape)).toEqual(["r-1", 0, "01ARZ"]);
+    for (const bad of [[null, 3], [null, "3", "01ARZ"], [1, 3, "01ARZ"], [null, 3, null], []]) {
+      let thrown: unknown;
+      try {
+        cursorValues(bad, shape);
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown, JSON.stringify(bad)).toBeInstanceOf(DomainError);
+      expect((thrown as DomainError).details.fieldViolations?.[0]?.field).toBe("page_token");
+    }
+  });
+});
+
+describe("pageOf()", () => {
+  it("keeps `limit` rows and points after the last only when one more was read", () => {
+    const cursor = (n: number) => [n];
+    expect(pageOf([1, 2, 3], 2, cursor)).toEqual({ items: [1, 2], next: [2] });
+    expect(pageOf([1, 2], 2, cursor)).toEqual({ items: [1, 2], next: undefined });
+    expect(pageOf([], 2, cursor)).toEqual({ items: [], next: undefined });
   });
 });
