@@ -22,6 +22,8 @@ export function finishEarlyErrors(
   call: CallState,
   finish: (code: Code | "ok") => void,
 ): UniversalServerResponse {
+  // Nearly always an interceptor has finished the call by now: nothing to do.
+  if (call.logged) return response;
   const trailers = [response.trailer, response.header];
   const { body } = response;
   if (body === undefined || body instanceof Uint8Array) {
