@@ -61,6 +61,14 @@ export interface ConnectionLimits {
   readonly maxConnections: number;
 }
 
+/** The connection limits when the environment sets none. */
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = Object.freeze({
+  firstByteTimeoutMs: 10_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  maxConnections: 10_000,
+});
+
 /** How JWTs are verified: one HS256 secret or a JWKS file, and the claims they must carry. */
 export interface AuthConfig {
   /** AUTH_JWT_SECRET: HS256 key, at least 32 characters. */
@@ -193,10 +201,34 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     dbConnectTimeoutMs: integer(env, "DB_CONNECT_TIMEOUT_MS", 5_000, 100, 600_000),
     dbPrepare: boolean(env, "DB_PREPARE", true),
     connectionLimits: Object.freeze({
-      firstByteTimeoutMs: integer(env, "FIRST_BYTE_TIMEOUT_MS", 10_000, 100, 600_000),
-      headersTimeoutMs: integer(env, "HEADERS_TIMEOUT_MS", 10_000, 100, 600_000),
-      requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 60_000, 100, 3_600_000),
-      maxConnections: integer(env, "MAX_CONNECTIONS", 10_000, 1, 1_000_000),
+      firstByteTimeoutMs: integer(
+        env,
+        "FIRST_BYTE_TIMEOUT_MS",
+        DEFAULT_CONNECTION_LIMITS.firstByteTimeoutMs,
+        100,
+        600_000,
+      ),
+      headersTimeoutMs: integer(
+        env,
+        "HEADERS_TIMEOUT_MS",
+        DEFAULT_CONNECTION_LIMITS.headersTimeoutMs,
+        100,
+        600_000,
+      ),
+      requestTimeoutMs: integer(
+        env,
+        "REQUEST_TIMEOUT_MS",
+        DEFAULT_CONNECTION_LIMITS.requestTimeoutMs,
+        100,
+        3_600_000,
+      ),
+      maxConnections: integer(
+        env,
+        "MAX_CONNECTIONS",
+        DEFAULT_CONNECTION_LIMITS.maxConnections,
+        1,
+        1_000_000,
+      ),
     }),
     auth: loadAuth(env, host),
   });

@@ -6,7 +6,8 @@ import {
   endStreamFlag,
 } from "@connectrpc/connect/protocol-connect";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
-import { type CallState, withRequestId } from "../interceptors/context.js";
+import { withRequestId } from "../interceptors/context.js";
+import type { CallState } from "../observability/call-log.js";
 
 /**
  * Connect answers some calls before any interceptor runs: an undecodable or oversized

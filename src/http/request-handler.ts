@@ -24,7 +24,6 @@ import {
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import {
-  type CallState,
   callStateKey,
   fastPathKey,
   newCallState,
@@ -32,7 +31,7 @@ import {
   REQUEST_ID_HEADER,
   withRequestId,
 } from "../interceptors/context.js";
-import type { CallLog } from "../observability/call-log.js";
+import type { CallLog, CallState } from "../observability/call-log.js";
 import { finishEarlyErrors } from "./early-errors.js";
 import type { NodeRequest, NodeResponse } from "./node-types.js";
 

@@ -3,7 +3,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import net, { type AddressInfo } from "node:net";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
-import type { ConnectionLimits } from "../config.js";
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "../config.js";
 import type { CallLog } from "../observability/call-log.js";
 import type { Logger } from "../observability/log.js";
 import { createCors } from "./cors.js";
@@ -45,13 +45,6 @@ export interface Server {
    */
   close(graceMs: number): Promise<boolean>;
 }
-
-const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
-  firstByteTimeoutMs: 10_000,
-  headersTimeoutMs: 10_000,
-  requestTimeoutMs: 60_000,
-  maxConnections: 10_000,
-};
 
 /** What an HTTP/2 client with prior knowledge sends first (RFC 9113, 3.4). */
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");

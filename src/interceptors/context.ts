@@ -3,8 +3,6 @@ import { createContextKey, type HandlerContext } from "@connectrpc/connect";
 import { anonymousCaller, type Caller } from "../domain/types.js";
 import type { CallState } from "../observability/call-log.js";
 
-export type { CallState } from "../observability/call-log.js";
-
 export const REQUEST_ID_HEADER = "x-request-id";
 
 /** Set by the server on each request it hands to Connect. */
