@@ -76,7 +76,7 @@ server.addService(
     ) => {
       const { name = "", referenceNumber = "", description = "" } = call.request.customer ?? {};
       store.customers
-        .create({ name, referenceNumber, description })
+        .create({ name, referenceNumber, description }, { author: { actor: "", requestId: "" } })
         .then((c) =>
           callback(null, create(CreateCustomerResponseSchema, { customer: customerToProto(c) })),
         )

@@ -202,12 +202,14 @@ async function main() {
       store: createStore({ db }),
       pageTokens: createPageTokenCodec({ secret: Buffer.from(secret, "utf8") }),
       callerOf: () => anonymousCaller,
+      authorOf: () => ({ actor: "", requestId: "" }),
     });
     const direct = postgres(databaseUrl, clientOptions(options));
     const inProcess = createCustomerHandlers({
       store: createStore({ db: drizzle(direct, { schema }) }),
       pageTokens: createPageTokenCodec({ secret: Buffer.from(secret, "utf8") }),
       callerOf: () => anonymousCaller,
+      authorOf: () => ({ actor: "", requestId: "" }),
     });
     const unindexed = postgres(databaseUrl, {
       ...clientOptions(options),

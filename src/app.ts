@@ -2,7 +2,7 @@ import type { ConnectionLimits } from "./config.js";
 import { createServer, type Server } from "./http/server.js";
 import type { StaticSite } from "./http/static-site.js";
 import { type Authenticator, createAuthInterceptor } from "./interceptors/auth.js";
-import { callerOf } from "./interceptors/context.js";
+import { callerOf, changeAuthorOf } from "./interceptors/context.js";
 import { createDeadlineInterceptor } from "./interceptors/deadline.js";
 import { createErrorInterceptor } from "./interceptors/errors.js";
 import { createReadinessInterceptor } from "./interceptors/readiness.js";
@@ -68,6 +68,7 @@ export function createApp(deps: AppDeps): Server {
     store: createStore({ db }),
     pageTokens: createPageTokenCodec({ secret: deps.pageTokenSecret }),
     callerOf,
+    authorOf: changeAuthorOf,
     health,
   });
   const metrics = createMetrics({ poolUsage: deps.database.usage });

@@ -83,3 +83,40 @@ export type Cursor = (string | number | null)[];
 
 /** The caller when authentication is off: owns nothing in particular and sees everything. */
 export const anonymousCaller: Caller = Object.freeze({ subject: "", seesAll: true });
+
+/** What a change record says happened: the ChangeKind names without CHANGE_KIND_. */
+export const changeKinds = [
+  "CUSTOMER_CREATED",
+  "CUSTOMER_UPDATED",
+  "CUSTOMER_DELETED",
+  "SERVICE_INSTANCE_CREATED",
+  "SERVICE_INSTANCE_DELETED",
+] as const;
+export type ChangeKind = (typeof changeKinds)[number];
+
+/** The mutable customer fields a CUSTOMER_UPDATED names, in the contract's order. */
+export const changeableCustomerFields = ["name", "reference_number", "description"] as const;
+export type ChangeableCustomerField = (typeof changeableCustomerFields)[number];
+
+/** Who made a change and through which call: recorded with it. */
+export interface ChangeAuthor {
+  /** The caller's subject; empty when authentication is off. */
+  actor: string;
+  /** The x-request-id of the call. */
+  requestId: string;
+}
+
+/** One recorded change, as the store reads it back. */
+export interface CustomerChange {
+  /** Feed position: (transaction id << 16) + ordinal within the transaction. */
+  sequence: bigint;
+  changeTime: Date;
+  kind: ChangeKind;
+  customerId: string;
+  customer?: Customer;
+  previousCustomer?: Customer;
+  changedFields: ChangeableCustomerField[];
+  serviceInstance?: ServiceInstance;
+  actor: string;
+  requestId: string;
+}

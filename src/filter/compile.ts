@@ -1,24 +1,38 @@
 import { type AnyColumn, type SQL, sql } from "drizzle-orm";
-import type {
-  EqualityOp,
-  FilterExpr,
-  NumberField,
-  OrderOp,
-  TextField,
-  TextMatch,
-  TimeField,
-} from "./ast.js";
+import type { EqualityOp, FilterExpr, OrderOp, TextMatch } from "./ast.js";
 
-/** The columns a filter reads; the store passes its own. */
+/** How a text field is stored. */
+export interface TextColumn {
+  /**
+   * Its normalized value (NFC, lower-case, code-point collated), or for an `id` field the
+   * upper-case ULID itself.
+   */
+  key: AnyColumn | SQL;
+  nullable: boolean;
+  /** An upper-case ULID: compared with the value upper-cased. */
+  id?: boolean;
+  /** No B-tree of its own: every match looks for candidates through the search text. */
+  onlyInSearchText?: boolean;
+}
+
+/** The columns a filter reads, by field name; the store passes its own. */
 export interface FilterColumns {
-  /** The upper-case ULID. */
-  id: AnyColumn;
-  /** Normalized (NFC, lower-case, code-point collated) values of the other text fields. */
-  text: Record<Exclude<TextField, "id">, { key: AnyColumn; nullable: boolean }>;
-  number: Record<NumberField, AnyColumn>;
-  time: Record<TimeField, AnyColumn>;
-  /** Every text field's normalized value, one per line: where search terms are looked for. */
-  searchText: AnyColumn;
+  text: Readonly<Record<string, TextColumn>>;
+  number: Readonly<Record<string, AnyColumn>>;
+  time: Readonly<Record<string, AnyColumn>>;
+  /**
+   * Every text field's normalized value, one per line: where search terms are looked for,
+   * and what its trigram index finds substring candidates in. Absent where filters take no
+   * search terms.
+   */
+  searchText?: AnyColumn;
+}
+
+/** The column of `field`; the parser only lets through fields of the RPC's own set. */
+function columnOf<C>(columns: Readonly<Record<string, C>>, field: string): C {
+  const column = columns[field];
+  if (column === undefined) throw new Error(`no column for filter field "${field}"`);
+  return column;
 }
 
 // Fixed SQL for each comparator: the filter text itself never becomes SQL.
@@ -36,7 +50,7 @@ export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-const contains = (column: AnyColumn, value: string) =>
+const contains = (column: AnyColumn | SQL, value: string) =>
   sql`${column} like ${`%${escapeLike(value)}%`}`;
 
 /**
@@ -54,40 +68,38 @@ export function compileFilter(expr: FilterExpr, columns: FilterColumns): SQL {
       case "not":
         return sql`((${compile(e.operand)}) is not true)`;
       case "term":
-        return e.text === "" ? sql`true` : contains(columns.searchText, e.text);
+        if (e.text === "") return sql`true`;
+        if (!columns.searchText) throw new Error("this filter takes no search terms");
+        return contains(columns.searchText, e.text);
       case "text_match":
-        return textMatch(e.field, e.match, e.value, columns);
+        return textMatch(columnOf(columns.text, e.field), e.match, e.value, columns.searchText);
       case "text_order": {
-        const key =
-          e.field === "id"
-            ? sql`lower(${columns.id})`
-            : columns.text[e.field].nullable
-              ? sql`coalesce(${columns.text[e.field].key}, '')`
-              : sql`${columns.text[e.field].key}`;
-        return sql`${key} ${operators[e.op]} ${e.value}`;
+        const { key, nullable, id } = columnOf(columns.text, e.field);
+        const compared = id ? sql`lower(${key})` : nullable ? sql`coalesce(${key}, '')` : key;
+        return sql`${compared} ${operators[e.op]} ${e.value}`;
       }
       case "number":
-        return sql`${columns.number[e.field]} ${operators[e.op]} ${e.value}`;
+        return sql`${columnOf(columns.number, e.field)} ${operators[e.op]} ${e.value}`;
       case "time":
-        return sql`${columns.time[e.field]} ${operators[e.op]} ${e.value}::timestamptz`;
+        return sql`${columnOf(columns.time, e.field)} ${operators[e.op]} ${e.value}::timestamptz`;
     }
   };
   return compile(expr);
 }
 
-function textMatch(field: TextField, match: TextMatch, value: string, columns: FilterColumns): SQL {
+function textMatch(
+  { key: column, nullable, id, onlyInSearchText }: TextColumn,
+  match: TextMatch,
+  value: string,
+  searchText: AnyColumn | undefined,
+): SQL {
   if (match === "contains" && value === "") return sql`true`;
-  let column: AnyColumn;
-  let nullable = false;
   let operand = value;
-  if (field === "id") {
-    if (match === "present") return sql`true`;
+  if (id) {
+    if (match === "present") return nullable ? sql`${column} is not null` : sql`${column} <> ''`;
     // Ids are upper-case ASCII: a value with anything else cannot match one.
     if (/[^\x20-\x7e]/.test(value)) return sql`false`;
-    column = columns.id;
     operand = value.toUpperCase();
-  } else {
-    ({ key: column, nullable } = columns.text[field]);
   }
   let condition: SQL;
   switch (match) {
@@ -110,8 +122,8 @@ function textMatch(field: TextField, match: TextMatch, value: string, columns: F
   // Every field's value is a line of the search text, so this holds whenever the match
   // does, and the trigram index on the search text can find candidates where no B-tree on
   // the column can (substrings, suffixes, descriptions).
-  const indexed = match === "contains" || match === "suffix" || field === "description";
-  return indexed ? sql`(${contains(columns.searchText, value)} and ${condition})` : condition;
+  const indexed = searchText && (match === "contains" || match === "suffix" || onlyInSearchText);
+  return indexed ? sql`(${contains(searchText, value)} and ${condition})` : condition;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { queryTextProblem } from "../domain/text.js";
 import type { FieldViolation } from "../errors.js";
-import type { FilterExpr } from "./ast.js";
+import { customerFilterFields, type FilterExpr, type FilterFieldSet } from "./ast.js";
 import { FilterSyntaxError } from "./lexer.js";
 import { parseFilterExpression } from "./parser.js";
 
@@ -21,6 +21,7 @@ export function parseFilter(
   text: string,
   field: string,
   violations: FieldViolation[],
+  fields: FilterFieldSet = customerFilterFields,
 ): ParsedFilter | undefined {
   const fail = (description: string) => {
     violations.push({ field, description });
@@ -29,7 +30,7 @@ export function parseFilter(
   const problem = queryTextProblem(text, MAX_FILTER_LENGTH);
   if (problem) return fail(`${problem.description} at ${problem.pos}`);
   try {
-    return { expr: parseFilterExpression(text) };
+    return { expr: parseFilterExpression(text, fields) };
   } catch (err) {
     if (err instanceof FilterSyntaxError) return fail(err.message);
     throw err;

@@ -1,14 +1,5 @@
 import { normalizeKey } from "../domain/text.js";
-import {
-  type FilterExpr,
-  type FilterField,
-  filterFields,
-  type NumberField,
-  numberFields,
-  type TextField,
-  type TimeField,
-  textFields,
-} from "./ast.js";
+import { customerFilterFields, type FilterExpr, type FilterFieldSet } from "./ast.js";
 import {
   type Comparator,
   FilterSyntaxError,
@@ -36,8 +27,11 @@ const INT32_MAX = 2 ** 31 - 1;
  *   term       = [ "NOT" | "-" ] simple
  *   simple     = "(" expression ")" | field comparator value | value
  */
-export function parseFilterExpression(text: string): FilterExpr | undefined {
-  const parser = new Parser(tokenize(text));
+export function parseFilterExpression(
+  text: string,
+  fields: FilterFieldSet = customerFilterFields,
+): FilterExpr | undefined {
+  const parser = new Parser(tokenize(text), fields);
   if (parser.peek().kind === "end") return undefined;
   const expr = parser.expression(0);
   const next = parser.peek();
@@ -53,7 +47,10 @@ class Parser {
   private index = 0;
   private terms = 0;
 
-  constructor(private readonly tokens: Token[]) {}
+  constructor(
+    private readonly tokens: Token[],
+    private readonly fields: FilterFieldSet,
+  ) {}
 
   peek(): Token {
     return this.tokens[this.index] as Token;
@@ -132,6 +129,13 @@ class Parser {
     const comparator = this.peek();
     if (comparator.kind !== "comparator") {
       const text = token.kind === "text" ? token.text : token.value.literal;
+      if (!this.fields.terms) {
+        throw new FilterSyntaxError(
+          `"${clip(text)}" is not a comparison`,
+          token.pos,
+          `: write field = value, with fields ${allFields(this.fields).join(", ")}`,
+        );
+      }
       return { kind: "term", text: normalizeKey(text) };
     }
     this.take();
@@ -141,7 +145,7 @@ class Parser {
         token.pos,
       );
     }
-    const field = fieldNamed(token.text, token.pos);
+    const field = fieldNamed(token.text, token.pos, this.fields);
     const value = this.take();
     if (value.kind !== "text" && value.kind !== "string") {
       throw new FilterSyntaxError(
@@ -149,7 +153,7 @@ class Parser {
         value.pos,
       );
     }
-    return comparison(field, comparator.op, value);
+    return comparison(field, comparator.op, value, this.fields);
   }
 
   private deeper(depth: number, pos: number): number {
@@ -168,17 +172,23 @@ class Parser {
 
 type ValueToken = Extract<Token, { kind: "text" | "string" }>;
 
-function comparison(field: FilterField, op: Comparator, token: ValueToken): FilterExpr {
-  if (isTextField(field)) return textComparison(field, op, comparedValue(token));
+function comparison(
+  field: string,
+  op: Comparator,
+  token: ValueToken,
+  fields: FilterFieldSet,
+): FilterExpr {
+  const isNumberField = fields.number.includes(field);
+  if (fields.text.includes(field)) return textComparison(field, op, comparedValue(token));
   if (op === ":") {
-    const type = isNumberField(field) ? "an integer" : "a timestamp";
+    const type = isNumberField ? "an integer" : "a timestamp";
     throw new FilterSyntaxError(
       `":" cannot be used on "${field}" (${type})`,
       token.pos,
       "; use = != < <= > >=",
     );
   }
-  if (isNumberField(field)) {
+  if (isNumberField) {
     const text = token.kind === "text" ? token.text : undefined;
     if (text === undefined || !/^-?\d+$/.test(text)) {
       throw new FilterSyntaxError(
@@ -192,7 +202,6 @@ function comparison(field: FilterField, op: Comparator, token: ValueToken): Filt
     }
     return { kind: "number", field, op, value };
   }
-  const timeField = field as TimeField;
   if (token.kind !== "string") {
     throw new FilterSyntaxError(
       `"${field}" is compared with a quoted RFC 3339 timestamp such as "2024-01-31T09:30:00Z", not ${describe(token)}`,
@@ -207,10 +216,10 @@ function comparison(field: FilterField, op: Comparator, token: ValueToken): Filt
       ': expected RFC 3339 such as "2024-01-31T09:30:00Z" or "2024-01-31T11:30:00.5+02:00"',
     );
   }
-  return { kind: "time", field: timeField, op, value };
+  return { kind: "time", field, op, value };
 }
 
-function textComparison(field: TextField, op: Comparator, value: QuotedValue): FilterExpr {
+function textComparison(field: string, op: Comparator, value: QuotedValue): FilterExpr {
   if (op === ":") {
     // Only an unescaped lone star means "has a value"; `"\*"` is a star like any character.
     if (value.literal === "*" && value.leadingStar) {
@@ -254,20 +263,23 @@ function comparedValue(token: ValueToken): QuotedValue {
   };
 }
 
-function fieldNamed(name: string, pos: number): FilterField {
-  if ((filterFields as readonly string[]).includes(name)) return name as FilterField;
-  const suggestion = closestField(name);
+const allFields = (fields: FilterFieldSet) => [...fields.text, ...fields.number, ...fields.time];
+
+function fieldNamed(name: string, pos: number, fields: FilterFieldSet): string {
+  const names = allFields(fields);
+  if (names.includes(name)) return name;
+  const suggestion = closestField(name, names);
   throw new FilterSyntaxError(
     `unknown field "${clip(name)}"`,
     pos,
-    suggestion ? `, did you mean "${suggestion}"?` : `; fields are ${filterFields.join(", ")}`,
+    suggestion ? `, did you mean "${suggestion}"?` : `; fields are ${names.join(", ")}`,
   );
 }
 
 /** The field within two edits of `name` (ignoring case), if there is one. */
-function closestField(name: string): FilterField | undefined {
-  let best: { field: FilterField; distance: number } | undefined;
-  for (const field of filterFields) {
+function closestField(name: string, names: readonly string[]): string | undefined {
+  let best: { field: string; distance: number } | undefined;
+  for (const field of names) {
     const distance = editDistance(name.toLowerCase(), field);
     if (distance <= 2 && (!best || distance < best.distance)) best = { field, distance };
   }
@@ -306,10 +318,6 @@ const startsTerm = (token: Token) =>
   token.kind === "lparen" ||
   isKeyword(token, "NOT");
 
-const isTextField = (field: FilterField): field is TextField =>
-  (textFields as readonly string[]).includes(field);
-const isNumberField = (field: FilterField): field is NumberField =>
-  (numberFields as readonly string[]).includes(field);
 
 function describe(token: Token): string {
   switch (token.kind) {

@@ -29,3 +29,11 @@ export function parseTimestamp(text: string): string | undefined {
   const offset = zulu ? "+00:00" : `${sign}${oh}:${om}`;
   return `${y}-${mo}-${d}T${h}:${mi}:${s}.${micros}${offset}`;
 }
+
+/** Microseconds since the epoch of a timestamp as {@link parseTimestamp} returns it. */
+export function timestampMicros(normalized: string): bigint {
+  const m = /^(.*:\d\d)\.(\d{6})(.*)$/.exec(normalized);
+  if (!m) throw new Error(`not a normalized timestamp: ${normalized}`);
+  const [, head, fraction = "", offset] = m;
+  return BigInt(Date.parse(`${head}${offset}`)) * 1000n + BigInt(fraction);
+}

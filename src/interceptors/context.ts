@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
-import { anonymousCaller, type Caller } from "../domain/types.js";
+import { anonymousCaller, type Caller, type ChangeAuthor } from "../domain/types.js";
 import type { CallState } from "../observability/call-log.js";
 
 export const REQUEST_ID_HEADER = "x-request-id";
@@ -15,6 +15,12 @@ export const callerKey = createContextKey<Caller>(anonymousCaller, { description
 
 /** Who is making the call: set by the authentication interceptor, anonymous without one. */
 export const callerOf = (context: HandlerContext): Caller => context.values.get(callerKey);
+
+/** Who is making the call's changes, for their change records: the subject and the request id. */
+export const changeAuthorOf = (context: HandlerContext): ChangeAuthor => ({
+  actor: callerOf(context).subject,
+  requestId: context.values.get(callStateKey)?.requestId ?? "",
+});
 
 /** Set on the calls the fast path serves (the call log says so). */
 export const fastPathKey = createContextKey(false, { description: "served by the gRPC fast path" });

@@ -2,7 +2,7 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { CustomerInventoryService } from "../../gen/customerinventory/v1/customer_inventory_service_pb.js";
 import type { Customer as CustomerMessage } from "../../gen/customerinventory/v1/resources_pb.js";
 import { cleanText, type TextRule } from "../domain/text.js";
-import type { Caller, CustomerFields } from "../domain/types.js";
+import type { Caller, ChangeAuthor, CustomerFields } from "../domain/types.js";
 import { type FieldViolation, invalidField } from "../errors.js";
 import { allOf, parseFilter, searchTermsExpr } from "../filter/filter.js";
 import { orderText, parseOrderBy, parseOrderByOrThrow } from "../filter/order-by.js";
@@ -17,6 +17,8 @@ export interface HandlerDeps {
   pageTokens: PageTokenCodec;
   /** Who is calling (authentication decides; without it, an anonymous caller who sees all). */
   callerOf: (context: HandlerContext) => Caller;
+  /** Who makes a call's changes: its caller's subject and its request id. */
+  authorOf: (context: HandlerContext) => ChangeAuthor;
 }
 
 const customerFieldRules: Record<keyof CustomerFields, TextRule> = {
@@ -57,6 +59,7 @@ export function createCustomerHandlers({
   store,
   pageTokens,
   callerOf,
+  authorOf,
 }: HandlerDeps): CustomerHandlers {
   /** The parts of a saved filter a list applies. They were valid when saved. */
   async function loadSavedQuery(id: string, caller: Caller) {
@@ -125,7 +128,7 @@ export function createCustomerHandlers({
       return { customer: customerToProto(await store.customers.get(id)) };
     },
 
-    async createCustomer(req) {
+    async createCustomer(req, context) {
       const { fields, requestId } = checkRequest((check) => ({
         fields: cleanCustomerFields(
           req.customer,
@@ -135,6 +138,7 @@ export function createCustomerHandlers({
         requestId: check.requestId(req.requestId),
       }));
       const customer = await store.customers.create(fields, {
+        author: authorOf(context),
         validateOnly: req.validateOnly,
         idempotencyKey:
           requestId && !req.validateOnly
@@ -144,7 +148,7 @@ export function createCustomerHandlers({
       return { customer: customerToProto(customer) };
     },
 
-    async updateCustomer(req) {
+    async updateCustomer(req, context) {
       if (!req.customer) throw invalidField("customer", "is required");
       const customer = req.customer;
       const paths = resolveUpdateMask(req.updateMask?.paths, {
@@ -161,16 +165,18 @@ export function createCustomerHandlers({
         ),
       }));
       const updated = await store.customers.update(id, patch, {
+        author: authorOf(context),
         etag: customer.etag || undefined,
         validateOnly: req.validateOnly,
       });
       return { customer: customerToProto(updated) };
     },
 
-    async deleteCustomer(req) {
+    async deleteCustomer(req, context) {
       await store.customers.delete(
         checkRequest((check) => check.id(req.id, "id")),
         {
+          author: authorOf(context),
           etag: req.etag || undefined,
           validateOnly: req.validateOnly,
         },

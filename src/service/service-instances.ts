@@ -10,9 +10,10 @@ const CREATE_SERVICE_INSTANCE = "customerinventory.v1.ServiceInstanceService/Cre
 
 export function createServiceInstanceHandlers({
   store,
-}: Pick<HandlerDeps, "store">): ServiceImpl<typeof ServiceInstanceService> {
+  authorOf,
+}: Pick<HandlerDeps, "store" | "authorOf">): ServiceImpl<typeof ServiceInstanceService> {
   return {
-    async createServiceInstance(req) {
+    async createServiceInstance(req, context) {
       const given = req.serviceInstance;
       const { input, requestId } = checkRequest((check) => {
         if (!given?.customerId && !given?.customerName) {
@@ -42,6 +43,7 @@ export function createServiceInstanceHandlers({
         return { input, requestId: check.requestId(req.requestId) };
       });
       const instance = await store.serviceInstances.create(input, {
+        author: authorOf(context),
         idempotencyKey: requestId
           ? { method: CREATE_SERVICE_INSTANCE, requestId, fingerprint: fingerprint(input) }
           : undefined,
@@ -54,8 +56,11 @@ export function createServiceInstanceHandlers({
       return { serviceInstance: serviceInstanceToProto(await store.serviceInstances.get(id)) };
     },
 
-    async deleteServiceInstance(req) {
-      await store.serviceInstances.delete(checkRequest((check) => check.id(req.id, "id")));
+    async deleteServiceInstance(req, context) {
+      await store.serviceInstances.delete(
+        checkRequest((check) => check.id(req.id, "id")),
+        { author: authorOf(context) },
+      );
       return {};
     },
   };

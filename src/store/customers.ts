@@ -1,12 +1,15 @@
 import { and, asc, count, eq, getTableColumns, type SQL, sql } from "drizzle-orm";
 import { newUlid, randomBase32 } from "../domain/ids.js";
 import { normalizeKey } from "../domain/text.js";
-import type {
-  CountedPage,
-  Cursor,
-  Customer,
-  CustomerFields,
-  IdempotencyKey,
+import {
+  type ChangeableCustomerField,
+  type ChangeAuthor,
+  type CountedPage,
+  type Cursor,
+  type Customer,
+  type CustomerFields,
+  changeableCustomerFields,
+  type IdempotencyKey,
 } from "../domain/types.js";
 import {
   alreadyExists,
@@ -18,6 +21,7 @@ import {
 import type { FilterExpr } from "../filter/ast.js";
 import { compileFilter, type FilterColumns, requiresSubstringMatch } from "../filter/compile.js";
 import type { OrderKey } from "../filter/order-by.js";
+import { insertRecordingCreate, recordChanges, reviveCustomer } from "./changes.js";
 import type { Database, Executor } from "./db.js";
 import { violatedConstraint } from "./driver-errors.js";
 import { writeOnce } from "./idempotency.js";
@@ -53,11 +57,15 @@ const toCustomer = (row: CustomerRow): Customer => ({
   etag: row.etag,
 });
 
-/** Turns a customer stored as JSON (an idempotency record) back into a Customer. */
-const reviveCustomer = (json: unknown): Customer => {
-  const c = json as Customer & { createTime: string; updateTime: string };
-  return { ...c, createTime: new Date(c.createTime), updateTime: new Date(c.updateTime) };
+const fieldOf: Record<ChangeableCustomerField, keyof CustomerFields> = {
+  name: "name",
+  reference_number: "referenceNumber",
+  description: "description",
 };
+
+/** The mutable fields whose values differ, in the contract's order. */
+const changedFields = (before: Customer, after: Customer) =>
+  changeableCustomerFields.filter((field) => before[fieldOf[field]] !== after[fieldOf[field]]);
 
 /** The columns derived from the mutable fields: normalized keys and the search document. */
 function derivedColumns(id: string, fields: CustomerFields) {
@@ -144,11 +152,11 @@ const cursorOf = (row: CustomerRow, order: OrderKey[]): Cursor =>
 
 /** The columns filters read (exported for the compiler's tests). */
 export const filterColumns: FilterColumns = {
-  id: customers.id,
   text: {
+    id: { key: customers.id, nullable: false, id: true },
     name: { key: customers.nameKey, nullable: false },
     reference_number: { key: customers.referenceKey, nullable: true },
-    description: { key: customers.descriptionKey, nullable: false },
+    description: { key: customers.descriptionKey, nullable: false, onlyInSearchText: true },
   },
   number: { service_instance_count: customers.serviceInstanceCount },
   time: { create_time: customers.createTime, update_time: customers.updateTime },
@@ -166,22 +174,34 @@ export interface ListCustomersQuery {
   limit: number;
 }
 
+/** Every write says who makes it: its change record carries that. */
+export interface WriteOptions {
+  author: ChangeAuthor;
+  validateOnly?: boolean;
+}
+
 export interface CustomerStore {
   get(id: string): Promise<Customer>;
   create(
     fields: CustomerFields,
-    options?: { idempotencyKey?: IdempotencyKey; validateOnly?: boolean },
+    options: WriteOptions & { idempotencyKey?: IdempotencyKey },
   ): Promise<Customer>;
   update(
     id: string,
     patch: Partial<CustomerFields>,
-    options?: { etag?: string; validateOnly?: boolean },
+    options: WriteOptions & { etag?: string },
   ): Promise<Customer>;
-  delete(id: string, options?: { etag?: string; validateOnly?: boolean }): Promise<void>;
+  delete(id: string, options: WriteOptions & { etag?: string }): Promise<void>;
   list(query: ListCustomersQuery): Promise<CountedPage<Customer>>;
 }
 
-export function createCustomerStore({ db }: { db: Database }): CustomerStore {
+export interface StoreDeps {
+  db: Database;
+  /** Called after a write that recorded changes has committed (the local feed reader wakes). */
+  onChangesCommitted?: () => void;
+}
+
+export function createCustomerStore({ db, onChangesCommitted = () => {} }: StoreDeps): CustomerStore {
   /** Turns a unique violation into ALREADY_EXISTS naming the customer that holds the value. */
   async function translateWriteError(
     err: unknown,
@@ -233,29 +253,37 @@ export function createCustomerStore({ db }: { db: Database }): CustomerStore {
       return toCustomer(row);
     },
 
-    async create(fields, options = {}) {
+    async create(fields, options) {
       const id = newUlid();
-      const insert = async (executor: Executor) => {
-        const [row] = await executor
-          .insert(customers)
-          .values({ id, ...derivedColumns(id, fields), etag: randomBase32(16) })
-          .returning(customerColumns);
-        return toCustomer(row as CustomerRow);
-      };
+      const insert = (executor: Executor) =>
+        insertRecordingCreate(
+          executor,
+          executor
+            .insert(customers)
+            .values({ id, ...derivedColumns(id, fields), etag: randomBase32(16) })
+            .returning(customerColumns)
+            .getSQL(),
+          options.author,
+        );
       const { idempotencyKey: key, validateOnly: dryRun } = options;
       try {
-        // One statement is atomic by itself: a transaction around it would only add BEGIN
-        // and COMMIT round trips. A request_id or a dry run needs one.
-        if (!key && !dryRun) return await insert(db);
-        return await writeOnce(db, { key, revive: reviveCustomer, dryRun }, insert);
+        // One statement (the insert and its change record) is atomic by itself: a
+        // transaction around it would only add BEGIN and COMMIT round trips. A request_id
+        // or a dry run needs one.
+        const created =
+          !key && !dryRun
+            ? await insert(db)
+            : await writeOnce(db, { key, revive: reviveCustomer, dryRun }, insert);
+        if (!dryRun) onChangesCommitted();
+        return created;
       } catch (err) {
         return translateWriteError(err, fields);
       }
     },
 
-    async update(id, patch, options = {}) {
+    async update(id, patch, options) {
       try {
-        return await transact(
+        const result = await transact(
           db,
           async (tx) => {
             const current = await lockForWrite(tx, id, options.etag);
@@ -264,11 +292,12 @@ export function createCustomerStore({ db }: { db: Database }): CustomerStore {
               referenceNumber: patch.referenceNumber ?? current.referenceNumber ?? "",
               description: patch.description ?? current.description,
             };
+            const before = toCustomer(current);
             const unchanged =
               next.name === current.name &&
               next.referenceNumber === (current.referenceNumber ?? "") &&
               next.description === current.description;
-            if (unchanged) return toCustomer(current);
+            if (unchanged) return { customer: before, changed: false };
             const [row] = await tx
               .update(customers)
               .set({
@@ -278,16 +307,28 @@ export function createCustomerStore({ db }: { db: Database }): CustomerStore {
               })
               .where(eq(customers.id, id))
               .returning(customerColumns);
-            return toCustomer(row as CustomerRow);
+            const after = toCustomer(row as CustomerRow);
+            await recordChanges(tx, options.author, [
+              {
+                kind: "CUSTOMER_UPDATED",
+                customerId: id,
+                customer: after,
+                previousCustomer: before,
+                changedFields: changedFields(before, after),
+              },
+            ]);
+            return { customer: after, changed: true };
           },
           { dryRun: options.validateOnly },
         );
+        if (result.changed && !options.validateOnly) onChangesCommitted();
+        return result.customer;
       } catch (err) {
         return translateWriteError(err, patch);
       }
     },
 
-    async delete(id, options = {}) {
+    async delete(id, options) {
       await transact(
         db,
         async (tx) => {
@@ -309,9 +350,13 @@ export function createCustomerStore({ db }: { db: Database }): CustomerStore {
           }
           // The foreign key (ON DELETE RESTRICT) stays the last word if the counter ever lied.
           await tx.delete(customers).where(eq(customers.id, id));
+          await recordChanges(tx, options.author, [
+            { kind: "CUSTOMER_DELETED", customerId: id, customer: toCustomer(current) },
+          ]);
         },
         { dryRun: options.validateOnly },
       );
+      if (!options.validateOnly) onChangesCommitted();
     },
 
     async list(query) {

@@ -1,5 +1,5 @@
-import { type CustomerStore, createCustomerStore } from "./customers.js";
-import type { Database } from "./db.js";
+import { type ChangeStore, createChangeStore } from "./changes.js";
+import { type CustomerStore, createCustomerStore, type StoreDeps } from "./customers.js";
 import { createSavedFilterStore, type SavedFilterStore } from "./saved-filters.js";
 import { createServiceInstanceStore, type ServiceInstanceStore } from "./service-instances.js";
 
@@ -7,12 +7,14 @@ export interface Store {
   customers: CustomerStore;
   serviceInstances: ServiceInstanceStore;
   savedFilters: SavedFilterStore;
+  changes: ChangeStore;
 }
 
-export function createStore({ db }: { db: Database }): Store {
+export function createStore(deps: StoreDeps): Store {
   return {
-    customers: createCustomerStore({ db }),
-    serviceInstances: createServiceInstanceStore({ db }),
-    savedFilters: createSavedFilterStore({ db }),
+    customers: createCustomerStore(deps),
+    serviceInstances: createServiceInstanceStore(deps),
+    savedFilters: createSavedFilterStore(deps),
+    changes: createChangeStore(deps),
   };
 }

@@ -150,3 +150,43 @@ export const serverSecrets = pgTable("server_secrets", {
   name: text("name").primaryKey(),
   value: text("value").notNull(),
 });
+
+/**
+ * One row per committed change, written in the change's own transaction. `sequence` is
+ * the writing transaction's id (xid8) shifted left 16 bits plus the change's ordinal in
+ * that transaction: see store/changes.ts for why that order is commit-consistent and
+ * how readers only ever read below the oldest transaction still running.
+ */
+export const customerChanges = pgTable(
+  "customer_changes",
+  {
+    sequence: bigint("sequence", { mode: "bigint" }).primaryKey(),
+    changeTime: timestampMs("change_time").notNull().defaultNow(),
+    /** The ChangeKind name without its CHANGE_KIND_ prefix, e.g. CUSTOMER_CREATED. */
+    kind: codePointText("kind").notNull(),
+    customerId: codePointText("customer_id").notNull(),
+    /** The caller's subject; empty when authentication is off. */
+    actor: text("actor").notNull().default(""),
+    /** NFC + lower case of actor: what filters compare. */
+    actorKey: codePointText("actor_key").notNull().default(""),
+    requestId: codePointText("request_id").notNull().default(""),
+    /** The customer after the change (before it, for a delete), as JSON of the domain type. */
+    customer: jsonb("customer"),
+    previousCustomer: jsonb("previous_customer"),
+    changedFields: jsonb("changed_fields"),
+    serviceInstance: jsonb("service_instance"),
+  },
+  (t) => [
+    // A customer's history (ListCustomerChanges and WatchCustomerChanges by customer_id).
+    index("customer_changes_customer_sequence_idx").on(t.customerId, t.sequence),
+    // The retention purge.
+    index("customer_changes_change_time_idx").on(t.changeTime),
+  ],
+);
+
+/** The feed's one-row bookkeeping: up to where changes have been purged. */
+export const changeFeedState = pgTable("change_feed_state", {
+  id: integer("id").primaryKey().default(1),
+  /** Every change at or below this sequence may have been purged: older cursors expire. */
+  purgedThrough: bigint("purged_through", { mode: "bigint" }).notNull().default(sql`0`),
+});

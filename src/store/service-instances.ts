@@ -1,9 +1,17 @@
 import { and, eq, sql } from "drizzle-orm";
 import { newUlid } from "../domain/ids.js";
 import { normalizeKey } from "../domain/text.js";
-import type { CountedPage, Cursor, IdempotencyKey, ServiceInstance } from "../domain/types.js";
+import type {
+  ChangeAuthor,
+  CountedPage,
+  Cursor,
+  IdempotencyKey,
+  ServiceInstance,
+} from "../domain/types.js";
 import { alreadyExists, customerNameNotFound, invalidField, notFound } from "../errors.js";
-import type { Database, Executor } from "./db.js";
+import { recordChanges, reviveServiceInstance } from "./changes.js";
+import type { StoreDeps } from "./customers.js";
+import type { Executor } from "./db.js";
 import { violatedConstraint } from "./driver-errors.js";
 import { writeOnce } from "./idempotency.js";
 import { cursorValues, orderByKeys, pageOf, rowsAfter, type SortKey } from "./keyset.js";
@@ -27,11 +35,6 @@ const instanceColumns = {
   createTime: serviceInstances.createTime,
 };
 
-const reviveInstance = (json: unknown): ServiceInstance => {
-  const i = json as ServiceInstance & { createTime: string };
-  return { ...i, createTime: new Date(i.createTime) };
-};
-
 const listOrder: SortKey[] = [
   { expr: serviceInstances.createTime, desc: false },
   { expr: serviceInstances.id, desc: false },
@@ -41,9 +44,9 @@ export interface ServiceInstanceStore {
   get(id: string): Promise<ServiceInstance>;
   create(
     input: NewServiceInstance,
-    options?: { idempotencyKey?: IdempotencyKey },
+    options: { author: ChangeAuthor; idempotencyKey?: IdempotencyKey },
   ): Promise<ServiceInstance>;
-  delete(id: string): Promise<void>;
+  delete(id: string, options: { author: ChangeAuthor }): Promise<void>;
   /** A customer's instances by create_time, id. NOT_FOUND for an unknown customer. */
   listByCustomer(query: {
     customerId: string;
@@ -52,7 +55,10 @@ export interface ServiceInstanceStore {
   }): Promise<CountedPage<ServiceInstance>>;
 }
 
-export function createServiceInstanceStore({ db }: { db: Database }): ServiceInstanceStore {
+export function createServiceInstanceStore({
+  db,
+  onChangesCommitted = () => {},
+}: StoreDeps): ServiceInstanceStore {
   /** Resolves the customer an instance names, by the contract's rules for id and name. */
   async function resolveCustomerId(tx: Executor, input: NewServiceInstance): Promise<string> {
     const byId = input.customerId
@@ -98,12 +104,12 @@ export function createServiceInstanceStore({ db }: { db: Database }): ServiceIns
       return row;
     },
 
-    async create(input, options = {}) {
+    async create(input, options) {
       const id = newUlid();
       try {
-        return await writeOnce(
+        const created = await writeOnce(
           db,
-          { key: options.idempotencyKey, revive: reviveInstance },
+          { key: options.idempotencyKey, revive: reviveServiceInstance },
           async (tx) => {
             const customerId = await resolveCustomerId(tx, input);
             // Locks the customer row: a concurrent DeleteCustomer either commits first (this
@@ -124,7 +130,7 @@ export function createServiceInstanceStore({ db }: { db: Database }): ServiceIns
                 serviceType: input.serviceType,
               })
               .returning({ createTime: serviceInstances.createTime });
-            return {
+            const instance: ServiceInstance = {
               id,
               customerId,
               customerName: owner.name,
@@ -132,8 +138,14 @@ export function createServiceInstanceStore({ db }: { db: Database }): ServiceIns
               serviceType: input.serviceType,
               createTime: (row as { createTime: Date }).createTime,
             };
+            await recordChanges(tx, options.author, [
+              { kind: "SERVICE_INSTANCE_CREATED", customerId, serviceInstance: instance },
+            ]);
+            return instance;
           },
         );
+        onChangesCommitted();
+        return created;
       } catch (err) {
         const violation = violatedConstraint(err);
         if (violation?.constraint === "service_instances_customer_name_key_unique") {
@@ -150,11 +162,12 @@ export function createServiceInstanceStore({ db }: { db: Database }): ServiceIns
       }
     },
 
-    async delete(id) {
+    async delete(id, options) {
       await transact(db, async (tx) => {
         const [instance] = await tx
-          .select({ customerId: serviceInstances.customerId })
+          .select(instanceColumns)
           .from(serviceInstances)
+          .innerJoin(customers, eq(customers.id, serviceInstances.customerId))
           .where(eq(serviceInstances.id, id));
         if (!instance) throw notFound("service instance", id);
         // Customer row first, as in create and in DeleteCustomer: one lock order, no deadlock.
@@ -167,7 +180,15 @@ export function createServiceInstanceStore({ db }: { db: Database }): ServiceIns
           .where(eq(serviceInstances.id, id))
           .returning({ id: serviceInstances.id });
         if (deleted.length === 0) throw notFound("service instance", id);
+        await recordChanges(tx, options.author, [
+          {
+            kind: "SERVICE_INSTANCE_DELETED",
+            customerId: instance.customerId,
+            serviceInstance: instance,
+          },
+        ]);
       });
+      onChangesCommitted();
     },
 
     async listByCustomer({ customerId, after, limit }) {

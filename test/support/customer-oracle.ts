@@ -1,6 +1,6 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Customer } from "../../gen/customerinventory/v1/resources_pb.js";
-import type { FilterExpr, TextField } from "../../src/filter/ast.js";
+import type { FilterExpr } from "../../src/filter/ast.js";
 import type { OrderKey } from "../../src/filter/order-by.js";
 
 /**
@@ -20,7 +20,7 @@ export function compareCodePoints(a: string, b: string): number {
   return x.length - y.length;
 }
 
-const textOf = (c: Customer, field: TextField) =>
+const textOf = (c: Customer, field: string) =>
   field === "id"
     ? c.id.toLowerCase()
     : norm(
@@ -39,7 +39,7 @@ export function micros(rfc3339: string): bigint {
   return BigInt(Date.parse(`${head}${offset}`)) * 1000n + BigInt(fraction);
 }
 
-const customerMicros = (c: Customer, field: "create_time" | "update_time") => {
+const customerMicros = (c: Customer, field: string) => {
   const t = field === "create_time" ? c.createTime : c.updateTime;
   return BigInt(timestampDate(t as NonNullable<typeof t>).getTime()) * 1000n;
 };

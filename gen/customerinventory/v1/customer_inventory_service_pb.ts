@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Customer, SavedFilter, ServiceInstance } from "./resources_pb.js";
+import type { Customer, CustomerChange, SavedFilter, ServiceInstance } from "./resources_pb.js";
 import { file_customerinventory_v1_resources } from "./resources_pb.js";
 import type { FieldMask } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_field_mask } from "@bufbuild/protobuf/wkt";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file customerinventory/v1/customer_inventory_service.proto.
  */
 export const file_customerinventory_v1_customer_inventory_service: GenFile = /*@__PURE__*/
-  fileDesc("CjVjdXN0b21lcmludmVudG9yeS92MS9jdXN0b21lcl9pbnZlbnRvcnlfc2VydmljZS5wcm90bxIUY3VzdG9tZXJpbnZlbnRvcnkudjEiiAEKFExpc3RDdXN0b21lcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEg4KBmZpbHRlchgDIAEoCRIQCghvcmRlcl9ieRgEIAEoCRIOCgZzZWFyY2gYBSABKAkSFwoPc2F2ZWRfZmlsdGVyX2lkGAYgASgJIncKFUxpc3RDdXN0b21lcnNSZXNwb25zZRIxCgljdXN0b21lcnMYASADKAsyHi5jdXN0b21lcmludmVudG9yeS52MS5DdXN0b21lchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEgoKdG90YWxfc2l6ZRgDIAEoBSIgChJHZXRDdXN0b21lclJlcXVlc3QSCgoCaWQYASABKAkiRwoTR2V0Q3VzdG9tZXJSZXNwb25zZRIwCghjdXN0b21lchgBIAEoCzIeLmN1c3RvbWVyaW52ZW50b3J5LnYxLkN1c3RvbWVyInQKFUNyZWF0ZUN1c3RvbWVyUmVxdWVzdBIwCghjdXN0b21lchgBIAEoCzIeLmN1c3RvbWVyaW52ZW50b3J5LnYxLkN1c3RvbWVyEhIKCnJlcXVlc3RfaWQYAiABKAkSFQoNdmFsaWRhdGVfb25seRgDIAEoCCJKChZDcmVhdGVDdXN0b21lclJlc3BvbnNlEjAKCGN1c3RvbWVyGAEgASgLMh4uY3VzdG9tZXJpbnZlbnRvcnkudjEuQ3VzdG9tZXIikQEKFVVwZGF0ZUN1c3RvbWVyUmVxdWVzdBIwCghjdXN0b21lchgBIAEoCzIeLmN1c3RvbWVyaW52ZW50b3J5LnYxLkN1c3RvbWVyEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzaxIVCg12YWxpZGF0ZV9vbmx5GAMgASgIIkoKFlVwZGF0ZUN1c3RvbWVyUmVzcG9uc2USMAoIY3VzdG9tZXIYASABKAsyHi5jdXN0b21lcmludmVudG9yeS52MS5DdXN0b21lciJIChVEZWxldGVDdXN0b21lclJlcXVlc3QSCgoCaWQYASABKAkSDAoEZXRhZxgCIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAMgASgIIhgKFkRlbGV0ZUN1c3RvbWVyUmVzcG9uc2UiWQobTGlzdFNlcnZpY2VJbnN0YW5jZXNSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIo0BChxMaXN0U2VydmljZUluc3RhbmNlc1Jlc3BvbnNlEkAKEXNlcnZpY2VfaW5zdGFuY2VzGAEgAygLMiUuY3VzdG9tZXJpbnZlbnRvcnkudjEuU2VydmljZUluc3RhbmNlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgFIlMKGENyZWF0ZVNhdmVkRmlsdGVyUmVxdWVzdBI3CgxzYXZlZF9maWx0ZXIYASABKAsyIS5jdXN0b21lcmludmVudG9yeS52MS5TYXZlZEZpbHRlciJUChlDcmVhdGVTYXZlZEZpbHRlclJlc3BvbnNlEjcKDHNhdmVkX2ZpbHRlchgBIAEoCzIhLmN1c3RvbWVyaW52ZW50b3J5LnYxLlNhdmVkRmlsdGVyIiMKFUdldFNhdmVkRmlsdGVyUmVxdWVzdBIKCgJpZBgBIAEoCSJRChZHZXRTYXZlZEZpbHRlclJlc3BvbnNlEjcKDHNhdmVkX2ZpbHRlchgBIAEoCzIhLmN1c3RvbWVyaW52ZW50b3J5LnYxLlNhdmVkRmlsdGVyIkAKF0xpc3RTYXZlZEZpbHRlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIm0KGExpc3RTYXZlZEZpbHRlcnNSZXNwb25zZRI4Cg1zYXZlZF9maWx0ZXJzGAEgAygLMiEuY3VzdG9tZXJpbnZlbnRvcnkudjEuU2F2ZWRGaWx0ZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIoQBChhVcGRhdGVTYXZlZEZpbHRlclJlcXVlc3QSNwoMc2F2ZWRfZmlsdGVyGAEgASgLMiEuY3VzdG9tZXJpbnZlbnRvcnkudjEuU2F2ZWRGaWx0ZXISLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIlQKGVVwZGF0ZVNhdmVkRmlsdGVyUmVzcG9uc2USNwoMc2F2ZWRfZmlsdGVyGAEgASgLMiEuY3VzdG9tZXJpbnZlbnRvcnkudjEuU2F2ZWRGaWx0ZXIiNAoYRGVsZXRlU2F2ZWRGaWx0ZXJSZXF1ZXN0EgoKAmlkGAEgASgJEgwKBGV0YWcYAiABKAkiGwoZRGVsZXRlU2F2ZWRGaWx0ZXJSZXNwb25zZTKKCgoYQ3VzdG9tZXJJbnZlbnRvcnlTZXJ2aWNlEm0KDUxpc3RDdXN0b21lcnMSKi5jdXN0b21lcmludmVudG9yeS52MS5MaXN0Q3VzdG9tZXJzUmVxdWVzdBorLmN1c3RvbWVyaW52ZW50b3J5LnYxLkxpc3RDdXN0b21lcnNSZXNwb25zZSIDkAIBEmcKC0dldEN1c3RvbWVyEiguY3VzdG9tZXJpbnZlbnRvcnkudjEuR2V0Q3VzdG9tZXJSZXF1ZXN0GikuY3VzdG9tZXJpbnZlbnRvcnkudjEuR2V0Q3VzdG9tZXJSZXNwb25zZSIDkAIBEmsKDkNyZWF0ZUN1c3RvbWVyEisuY3VzdG9tZXJpbnZlbnRvcnkudjEuQ3JlYXRlQ3VzdG9tZXJSZXF1ZXN0GiwuY3VzdG9tZXJpbnZlbnRvcnkudjEuQ3JlYXRlQ3VzdG9tZXJSZXNwb25zZRJrCg5VcGRhdGVDdXN0b21lchIrLmN1c3RvbWVyaW52ZW50b3J5LnYxLlVwZGF0ZUN1c3RvbWVyUmVxdWVzdBosLmN1c3RvbWVyaW52ZW50b3J5LnYxLlVwZGF0ZUN1c3RvbWVyUmVzcG9uc2USawoORGVsZXRlQ3VzdG9tZXISKy5jdXN0b21lcmludmVudG9yeS52MS5EZWxldGVDdXN0b21lclJlcXVlc3QaLC5jdXN0b21lcmludmVudG9yeS52MS5EZWxldGVDdXN0b21lclJlc3BvbnNlEoIBChRMaXN0U2VydmljZUluc3RhbmNlcxIxLmN1c3RvbWVyaW52ZW50b3J5LnYxLkxpc3RTZXJ2aWNlSW5zdGFuY2VzUmVxdWVzdBoyLmN1c3RvbWVyaW52ZW50b3J5LnYxLkxpc3RTZXJ2aWNlSW5zdGFuY2VzUmVzcG9uc2UiA5ACARJ0ChFDcmVhdGVTYXZlZEZpbHRlchIuLmN1c3RvbWVyaW52ZW50b3J5LnYxLkNyZWF0ZVNhdmVkRmlsdGVyUmVxdWVzdBovLmN1c3RvbWVyaW52ZW50b3J5LnYxLkNyZWF0ZVNhdmVkRmlsdGVyUmVzcG9uc2UScAoOR2V0U2F2ZWRGaWx0ZXISKy5jdXN0b21lcmludmVudG9yeS52MS5HZXRTYXZlZEZpbHRlclJlcXVlc3QaLC5jdXN0b21lcmludmVudG9yeS52MS5HZXRTYXZlZEZpbHRlclJlc3BvbnNlIgOQAgESdgoQTGlzdFNhdmVkRmlsdGVycxItLmN1c3RvbWVyaW52ZW50b3J5LnYxLkxpc3RTYXZlZEZpbHRlcnNSZXF1ZXN0Gi4uY3VzdG9tZXJpbnZlbnRvcnkudjEuTGlzdFNhdmVkRmlsdGVyc1Jlc3BvbnNlIgOQAgESdAoRVXBkYXRlU2F2ZWRGaWx0ZXISLi5jdXN0b21lcmludmVudG9yeS52MS5VcGRhdGVTYXZlZEZpbHRlclJlcXVlc3QaLy5jdXN0b21lcmludmVudG9yeS52MS5VcGRhdGVTYXZlZEZpbHRlclJlc3BvbnNlEnQKEURlbGV0ZVNhdmVkRmlsdGVyEi4uY3VzdG9tZXJpbnZlbnRvcnkudjEuRGVsZXRlU2F2ZWRGaWx0ZXJSZXF1ZXN0Gi8uY3VzdG9tZXJpbnZlbnRvcnkudjEuRGVsZXRlU2F2ZWRGaWx0ZXJSZXNwb25zZUKSAQogY29tLmV4YW1wbGUuY3VzdG9tZXJpbnZlbnRvcnkudjFCHUN1c3RvbWVySW52ZW50b3J5U2VydmljZVByb3RvUAFaTWV4YW1wbGUuY29tL2N1c3RvbWVyaW52ZW50b3J5L2dlbi9nby9jdXN0b21lcmludmVudG9yeS92MTtjdXN0b21lcmludmVudG9yeXYxYgZwcm90bzM", [file_customerinventory_v1_resources, file_google_protobuf_field_mask]);
+  fileDesc("CjVjdXN0b21lcmludmVudG9yeS92MS9jdXN0b21lcl9pbnZlbnRvcnlfc2VydmljZS5wcm90bxIUY3VzdG9tZXJpbnZlbnRvcnkudjEiiAEKFExpc3RDdXN0b21lcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEg4KBmZpbHRlchgDIAEoCRIQCghvcmRlcl9ieRgEIAEoCRIOCgZzZWFyY2gYBSABKAkSFwoPc2F2ZWRfZmlsdGVyX2lkGAYgASgJIncKFUxpc3RDdXN0b21lcnNSZXNwb25zZRIxCgljdXN0b21lcnMYASADKAsyHi5jdXN0b21lcmludmVudG9yeS52MS5DdXN0b21lchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEgoKdG90YWxfc2l6ZRgDIAEoBSIgChJHZXRDdXN0b21lclJlcXVlc3QSCgoCaWQYASABKAkiRwoTR2V0Q3VzdG9tZXJSZXNwb25zZRIwCghjdXN0b21lchgBIAEoCzIeLmN1c3RvbWVyaW52ZW50b3J5LnYxLkN1c3RvbWVyInQKFUNyZWF0ZUN1c3RvbWVyUmVxdWVzdBIwCghjdXN0b21lchgBIAEoCzIeLmN1c3RvbWVyaW52ZW50b3J5LnYxLkN1c3RvbWVyEhIKCnJlcXVlc3RfaWQYAiABKAkSFQoNdmFsaWRhdGVfb25seRgDIAEoCCJKChZDcmVhdGVDdXN0b21lclJlc3BvbnNlEjAKCGN1c3RvbWVyGAEgASgLMh4uY3VzdG9tZXJpbnZlbnRvcnkudjEuQ3VzdG9tZXIikQEKFVVwZGF0ZUN1c3RvbWVyUmVxdWVzdBIwCghjdXN0b21lchgBIAEoCzIeLmN1c3RvbWVyaW52ZW50b3J5LnYxLkN1c3RvbWVyEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzaxIVCg12YWxpZGF0ZV9vbmx5GAMgASgIIkoKFlVwZGF0ZUN1c3RvbWVyUmVzcG9uc2USMAoIY3VzdG9tZXIYASABKAsyHi5jdXN0b21lcmludmVudG9yeS52MS5DdXN0b21lciJIChVEZWxldGVDdXN0b21lclJlcXVlc3QSCgoCaWQYASABKAkSDAoEZXRhZxgCIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAMgASgIIhgKFkRlbGV0ZUN1c3RvbWVyUmVzcG9uc2UiWQobTGlzdFNlcnZpY2VJbnN0YW5jZXNSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIo0BChxMaXN0U2VydmljZUluc3RhbmNlc1Jlc3BvbnNlEkAKEXNlcnZpY2VfaW5zdGFuY2VzGAEgAygLMiUuY3VzdG9tZXJpbnZlbnRvcnkudjEuU2VydmljZUluc3RhbmNlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgFIlMKGENyZWF0ZVNhdmVkRmlsdGVyUmVxdWVzdBI3CgxzYXZlZF9maWx0ZXIYASABKAsyIS5jdXN0b21lcmludmVudG9yeS52MS5TYXZlZEZpbHRlciJUChlDcmVhdGVTYXZlZEZpbHRlclJlc3BvbnNlEjcKDHNhdmVkX2ZpbHRlchgBIAEoCzIhLmN1c3RvbWVyaW52ZW50b3J5LnYxLlNhdmVkRmlsdGVyIiMKFUdldFNhdmVkRmlsdGVyUmVxdWVzdBIKCgJpZBgBIAEoCSJRChZHZXRTYXZlZEZpbHRlclJlc3BvbnNlEjcKDHNhdmVkX2ZpbHRlchgBIAEoCzIhLmN1c3RvbWVyaW52ZW50b3J5LnYxLlNhdmVkRmlsdGVyIkAKF0xpc3RTYXZlZEZpbHRlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIm0KGExpc3RTYXZlZEZpbHRlcnNSZXNwb25zZRI4Cg1zYXZlZF9maWx0ZXJzGAEgAygLMiEuY3VzdG9tZXJpbnZlbnRvcnkudjEuU2F2ZWRGaWx0ZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIoQBChhVcGRhdGVTYXZlZEZpbHRlclJlcXVlc3QSNwoMc2F2ZWRfZmlsdGVyGAEgASgLMiEuY3VzdG9tZXJpbnZlbnRvcnkudjEuU2F2ZWRGaWx0ZXISLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIlQKGVVwZGF0ZVNhdmVkRmlsdGVyUmVzcG9uc2USNwoMc2F2ZWRfZmlsdGVyGAEgASgLMiEuY3VzdG9tZXJpbnZlbnRvcnkudjEuU2F2ZWRGaWx0ZXIiNAoYRGVsZXRlU2F2ZWRGaWx0ZXJSZXF1ZXN0EgoKAmlkGAEgASgJEgwKBGV0YWcYAiABKAkiGwoZRGVsZXRlU2F2ZWRGaWx0ZXJSZXNwb25zZSJoChpMaXN0Q3VzdG9tZXJDaGFuZ2VzUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIOCgZmaWx0ZXIYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkibQobTGlzdEN1c3RvbWVyQ2hhbmdlc1Jlc3BvbnNlEjUKB2NoYW5nZXMYASADKAsyJC5jdXN0b21lcmludmVudG9yeS52MS5DdXN0b21lckNoYW5nZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiVwobV2F0Y2hDdXN0b21lckNoYW5nZXNSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJEg4KBmZpbHRlchgCIAEoCRITCgtzdGFydF9hZnRlchgDIAEoCSJlChxXYXRjaEN1c3RvbWVyQ2hhbmdlc1Jlc3BvbnNlEjUKB2NoYW5nZXMYASADKAsyJC5jdXN0b21lcmludmVudG9yeS52MS5DdXN0b21lckNoYW5nZRIOCgZjdXJzb3IYAiABKAkykgwKGEN1c3RvbWVySW52ZW50b3J5U2VydmljZRJtCg1MaXN0Q3VzdG9tZXJzEiouY3VzdG9tZXJpbnZlbnRvcnkudjEuTGlzdEN1c3RvbWVyc1JlcXVlc3QaKy5jdXN0b21lcmludmVudG9yeS52MS5MaXN0Q3VzdG9tZXJzUmVzcG9uc2UiA5ACARJnCgtHZXRDdXN0b21lchIoLmN1c3RvbWVyaW52ZW50b3J5LnYxLkdldEN1c3RvbWVyUmVxdWVzdBopLmN1c3RvbWVyaW52ZW50b3J5LnYxLkdldEN1c3RvbWVyUmVzcG9uc2UiA5ACARJrCg5DcmVhdGVDdXN0b21lchIrLmN1c3RvbWVyaW52ZW50b3J5LnYxLkNyZWF0ZUN1c3RvbWVyUmVxdWVzdBosLmN1c3RvbWVyaW52ZW50b3J5LnYxLkNyZWF0ZUN1c3RvbWVyUmVzcG9uc2USawoOVXBkYXRlQ3VzdG9tZXISKy5jdXN0b21lcmludmVudG9yeS52MS5VcGRhdGVDdXN0b21lclJlcXVlc3QaLC5jdXN0b21lcmludmVudG9yeS52MS5VcGRhdGVDdXN0b21lclJlc3BvbnNlEmsKDkRlbGV0ZUN1c3RvbWVyEisuY3VzdG9tZXJpbnZlbnRvcnkudjEuRGVsZXRlQ3VzdG9tZXJSZXF1ZXN0GiwuY3VzdG9tZXJpbnZlbnRvcnkudjEuRGVsZXRlQ3VzdG9tZXJSZXNwb25zZRKCAQoUTGlzdFNlcnZpY2VJbnN0YW5jZXMSMS5jdXN0b21lcmludmVudG9yeS52MS5MaXN0U2VydmljZUluc3RhbmNlc1JlcXVlc3QaMi5jdXN0b21lcmludmVudG9yeS52MS5MaXN0U2VydmljZUluc3RhbmNlc1Jlc3BvbnNlIgOQAgESdAoRQ3JlYXRlU2F2ZWRGaWx0ZXISLi5jdXN0b21lcmludmVudG9yeS52MS5DcmVhdGVTYXZlZEZpbHRlclJlcXVlc3QaLy5jdXN0b21lcmludmVudG9yeS52MS5DcmVhdGVTYXZlZEZpbHRlclJlc3BvbnNlEnAKDkdldFNhdmVkRmlsdGVyEisuY3VzdG9tZXJpbnZlbnRvcnkudjEuR2V0U2F2ZWRGaWx0ZXJSZXF1ZXN0GiwuY3VzdG9tZXJpbnZlbnRvcnkudjEuR2V0U2F2ZWRGaWx0ZXJSZXNwb25zZSIDkAIBEnYKEExpc3RTYXZlZEZpbHRlcnMSLS5jdXN0b21lcmludmVudG9yeS52MS5MaXN0U2F2ZWRGaWx0ZXJzUmVxdWVzdBouLmN1c3RvbWVyaW52ZW50b3J5LnYxLkxpc3RTYXZlZEZpbHRlcnNSZXNwb25zZSIDkAIBEnQKEVVwZGF0ZVNhdmVkRmlsdGVyEi4uY3VzdG9tZXJpbnZlbnRvcnkudjEuVXBkYXRlU2F2ZWRGaWx0ZXJSZXF1ZXN0Gi8uY3VzdG9tZXJpbnZlbnRvcnkudjEuVXBkYXRlU2F2ZWRGaWx0ZXJSZXNwb25zZRJ0ChFEZWxldGVTYXZlZEZpbHRlchIuLmN1c3RvbWVyaW52ZW50b3J5LnYxLkRlbGV0ZVNhdmVkRmlsdGVyUmVxdWVzdBovLmN1c3RvbWVyaW52ZW50b3J5LnYxLkRlbGV0ZVNhdmVkRmlsdGVyUmVzcG9uc2USfwoTTGlzdEN1c3RvbWVyQ2hhbmdlcxIwLmN1c3RvbWVyaW52ZW50b3J5LnYxLkxpc3RDdXN0b21lckNoYW5nZXNSZXF1ZXN0GjEuY3VzdG9tZXJpbnZlbnRvcnkudjEuTGlzdEN1c3RvbWVyQ2hhbmdlc1Jlc3BvbnNlIgOQAgEShAEKFFdhdGNoQ3VzdG9tZXJDaGFuZ2VzEjEuY3VzdG9tZXJpbnZlbnRvcnkudjEuV2F0Y2hDdXN0b21lckNoYW5nZXNSZXF1ZXN0GjIuY3VzdG9tZXJpbnZlbnRvcnkudjEuV2F0Y2hDdXN0b21lckNoYW5nZXNSZXNwb25zZSIDkAIBMAFCkgEKIGNvbS5leGFtcGxlLmN1c3RvbWVyaW52ZW50b3J5LnYxQh1DdXN0b21lckludmVudG9yeVNlcnZpY2VQcm90b1ABWk1leGFtcGxlLmNvbS9jdXN0b21lcmludmVudG9yeS9nZW4vZ28vY3VzdG9tZXJpbnZlbnRvcnkvdjE7Y3VzdG9tZXJpbnZlbnRvcnl2MWIGcHJvdG8z", [file_customerinventory_v1_resources, file_google_protobuf_field_mask]);
 
 /**
  * @generated from message customerinventory.v1.ListCustomersRequest
@@ -555,6 +555,137 @@ export const DeleteSavedFilterResponseSchema: GenMessage<DeleteSavedFilterRespon
   messageDesc(file_customerinventory_v1_customer_inventory_service, 21);
 
 /**
+ * @generated from message customerinventory.v1.ListCustomerChangesRequest
+ */
+export type ListCustomerChangesRequest = Message<"customerinventory.v1.ListCustomerChangesRequest"> & {
+  /**
+   * Only the changes of this customer (its instances' changes included).
+   *
+   * @generated from field: string customer_id = 1;
+   */
+  customerId: string;
+
+  /**
+   * An AIP-160 filter over kind (the ChangeKind name without CHANGE_KIND_, e.g.
+   * kind = "CUSTOMER_DELETED"), actor, request_id, customer_id and change_time
+   * (quoted RFC 3339), with the grammar and limits of ListCustomersRequest.filter;
+   * bare keywords are not allowed.
+   *
+   * @generated from field: string filter = 2;
+   */
+  filter: string;
+
+  /**
+   * 0 means 50; above 1000 is coerced to 1000; negative is INVALID_ARGUMENT.
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of a previous call with the same customer_id and filter.
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message customerinventory.v1.ListCustomerChangesRequest.
+ * Use `create(ListCustomerChangesRequestSchema)` to create a new message.
+ */
+export const ListCustomerChangesRequestSchema: GenMessage<ListCustomerChangesRequest> = /*@__PURE__*/
+  messageDesc(file_customerinventory_v1_customer_inventory_service, 22);
+
+/**
+ * @generated from message customerinventory.v1.ListCustomerChangesResponse
+ */
+export type ListCustomerChangesResponse = Message<"customerinventory.v1.ListCustomerChangesResponse"> & {
+  /**
+   * Newest first.
+   *
+   * @generated from field: repeated customerinventory.v1.CustomerChange changes = 1;
+   */
+  changes: CustomerChange[];
+
+  /**
+   * Empty only on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message customerinventory.v1.ListCustomerChangesResponse.
+ * Use `create(ListCustomerChangesResponseSchema)` to create a new message.
+ */
+export const ListCustomerChangesResponseSchema: GenMessage<ListCustomerChangesResponse> = /*@__PURE__*/
+  messageDesc(file_customerinventory_v1_customer_inventory_service, 23);
+
+/**
+ * @generated from message customerinventory.v1.WatchCustomerChangesRequest
+ */
+export type WatchCustomerChangesRequest = Message<"customerinventory.v1.WatchCustomerChangesRequest"> & {
+  /**
+   * Only the changes of this customer (its instances' changes included).
+   *
+   * @generated from field: string customer_id = 1;
+   */
+  customerId: string;
+
+  /**
+   * As ListCustomerChangesRequest.filter.
+   *
+   * @generated from field: string filter = 2;
+   */
+  filter: string;
+
+  /**
+   * Empty: only changes committed after the stream started. Otherwise the cursor of
+   * a CustomerChange or of a WatchCustomerChangesResponse: the stream continues with
+   * the next matching change after it.
+   *
+   * @generated from field: string start_after = 3;
+   */
+  startAfter: string;
+};
+
+/**
+ * Describes the message customerinventory.v1.WatchCustomerChangesRequest.
+ * Use `create(WatchCustomerChangesRequestSchema)` to create a new message.
+ */
+export const WatchCustomerChangesRequestSchema: GenMessage<WatchCustomerChangesRequest> = /*@__PURE__*/
+  messageDesc(file_customerinventory_v1_customer_inventory_service, 24);
+
+/**
+ * @generated from message customerinventory.v1.WatchCustomerChangesResponse
+ */
+export type WatchCustomerChangesResponse = Message<"customerinventory.v1.WatchCustomerChangesResponse"> & {
+  /**
+   * Matching changes, oldest first. Empty in a heartbeat: the first message of every
+   * stream, and one whenever nothing was sent for WATCH_HEARTBEAT_MS (default 15 s).
+   *
+   * @generated from field: repeated customerinventory.v1.CustomerChange changes = 1;
+   */
+  changes: CustomerChange[];
+
+  /**
+   * The position this message brings the watcher to: resume with it.
+   *
+   * @generated from field: string cursor = 2;
+   */
+  cursor: string;
+};
+
+/**
+ * Describes the message customerinventory.v1.WatchCustomerChangesResponse.
+ * Use `create(WatchCustomerChangesResponseSchema)` to create a new message.
+ */
+export const WatchCustomerChangesResponseSchema: GenMessage<WatchCustomerChangesResponse> = /*@__PURE__*/
+  messageDesc(file_customerinventory_v1_customer_inventory_service, 25);
+
+/**
  * Manages customers, lists their service instances, and stores saved
  * ListCustomers queries. The whole API's semantics: docs/api.md of this repository.
  *
@@ -677,6 +808,30 @@ export const CustomerInventoryService: GenService<{
     methodKind: "unary";
     input: typeof DeleteSavedFilterRequestSchema;
     output: typeof DeleteSavedFilterResponseSchema;
+  },
+  /**
+   * Lists recorded changes, newest first: who changed what, when, from what to what.
+   *
+   * @generated from rpc customerinventory.v1.CustomerInventoryService.ListCustomerChanges
+   */
+  listCustomerChanges: {
+    methodKind: "unary";
+    input: typeof ListCustomerChangesRequestSchema;
+    output: typeof ListCustomerChangesResponseSchema;
+  },
+  /**
+   * Follows the change feed: first the recorded changes after start_after, then live
+   * ones, each once, in feed order. The stream ends only with an error: UNAVAILABLE
+   * at server shutdown, RESOURCE_EXHAUSTED when the watcher reads too slowly (more
+   * than the server's buffer behind), OUT_OF_RANGE (CURSOR_EXPIRED) for a cursor
+   * older than the retention. Resume with the cursor of the last message received.
+   *
+   * @generated from rpc customerinventory.v1.CustomerInventoryService.WatchCustomerChanges
+   */
+  watchCustomerChanges: {
+    methodKind: "server_streaming";
+    input: typeof WatchCustomerChangesRequestSchema;
+    output: typeof WatchCustomerChangesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_customerinventory_v1_customer_inventory_service, 0);

@@ -2,8 +2,8 @@
 // @generated from file customerinventory/v1/resources.proto (package customerinventory.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file customerinventory/v1/resources.proto.
  */
 export const file_customerinventory_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("CiRjdXN0b21lcmludmVudG9yeS92MS9yZXNvdXJjZXMucHJvdG8SFGN1c3RvbWVyaW52ZW50b3J5LnYxIuMBCghDdXN0b21lchIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhgKEHJlZmVyZW5jZV9udW1iZXIYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSHgoWc2VydmljZV9pbnN0YW5jZV9jb3VudBgFIAEoBRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGV0YWcYCCABKAkizwEKD1NlcnZpY2VJbnN0YW5jZRIKCgJpZBgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIVCg1jdXN0b21lcl9uYW1lGAMgASgJEgwKBG5hbWUYBCABKAkSFAoMc2VydmljZV90eXBlGAUgASgJEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi8AEKC1NhdmVkRmlsdGVyEgoKAmlkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIOCgZmaWx0ZXIYAyABKAkSDgoGc2VhcmNoGAQgASgJEhAKCG9yZGVyX2J5GAUgASgJEg4KBnNoYXJlZBgGIAEoCBINCgVvd25lchgHIAEoCRIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGV0YWcYCiABKAlCgwEKIGNvbS5leGFtcGxlLmN1c3RvbWVyaW52ZW50b3J5LnYxQg5SZXNvdXJjZXNQcm90b1ABWk1leGFtcGxlLmNvbS9jdXN0b21lcmludmVudG9yeS9nZW4vZ28vY3VzdG9tZXJpbnZlbnRvcnkvdjE7Y3VzdG9tZXJpbnZlbnRvcnl2MWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiRjdXN0b21lcmludmVudG9yeS92MS9yZXNvdXJjZXMucHJvdG8SFGN1c3RvbWVyaW52ZW50b3J5LnYxIuMBCghDdXN0b21lchIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhgKEHJlZmVyZW5jZV9udW1iZXIYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSHgoWc2VydmljZV9pbnN0YW5jZV9jb3VudBgFIAEoBRIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGV0YWcYCCABKAkizwEKD1NlcnZpY2VJbnN0YW5jZRIKCgJpZBgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIVCg1jdXN0b21lcl9uYW1lGAMgASgJEgwKBG5hbWUYBCABKAkSFAoMc2VydmljZV90eXBlGAUgASgJEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi8AEKC1NhdmVkRmlsdGVyEgoKAmlkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIOCgZmaWx0ZXIYAyABKAkSDgoGc2VhcmNoGAQgASgJEhAKCG9yZGVyX2J5GAUgASgJEg4KBnNoYXJlZBgGIAEoCBINCgVvd25lchgHIAEoCRIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGV0YWcYCiABKAkikQMKDkN1c3RvbWVyQ2hhbmdlEhAKCHNlcXVlbmNlGAEgASgDEg4KBmN1cnNvchgCIAEoCRIvCgtjaGFuZ2VfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoEa2luZBgEIAEoDjIgLmN1c3RvbWVyaW52ZW50b3J5LnYxLkNoYW5nZUtpbmQSEwoLY3VzdG9tZXJfaWQYBSABKAkSMAoIY3VzdG9tZXIYBiABKAsyHi5jdXN0b21lcmludmVudG9yeS52MS5DdXN0b21lchI5ChFwcmV2aW91c19jdXN0b21lchgHIAEoCzIeLmN1c3RvbWVyaW52ZW50b3J5LnYxLkN1c3RvbWVyEhYKDmNoYW5nZWRfZmllbGRzGAggAygJEj8KEHNlcnZpY2VfaW5zdGFuY2UYCSABKAsyJS5jdXN0b21lcmludmVudG9yeS52MS5TZXJ2aWNlSW5zdGFuY2USDQoFYWN0b3IYCiABKAkSEgoKcmVxdWVzdF9pZBgLIAEoCSrjAQoKQ2hhbmdlS2luZBIbChdDSEFOR0VfS0lORF9VTlNQRUNJRklFRBAAEiAKHENIQU5HRV9LSU5EX0NVU1RPTUVSX0NSRUFURUQQARIgChxDSEFOR0VfS0lORF9DVVNUT01FUl9VUERBVEVEEAISIAocQ0hBTkdFX0tJTkRfQ1VTVE9NRVJfREVMRVRFRBADEigKJENIQU5HRV9LSU5EX1NFUlZJQ0VfSU5TVEFOQ0VfQ1JFQVRFRBAEEigKJENIQU5HRV9LSU5EX1NFUlZJQ0VfSU5TVEFOQ0VfREVMRVRFRBAFQoMBCiBjb20uZXhhbXBsZS5jdXN0b21lcmludmVudG9yeS52MUIOUmVzb3VyY2VzUHJvdG9QAVpNZXhhbXBsZS5jb20vY3VzdG9tZXJpbnZlbnRvcnkvZ2VuL2dvL2N1c3RvbWVyaW52ZW50b3J5L3YxO2N1c3RvbWVyaW52ZW50b3J5djFiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * A customer (tenant) of the network service provider: the owner of provisioned
@@ -240,4 +240,158 @@ export type SavedFilter = Message<"customerinventory.v1.SavedFilter"> & {
  */
 export const SavedFilterSchema: GenMessage<SavedFilter> = /*@__PURE__*/
   messageDesc(file_customerinventory_v1_resources, 2);
+
+/**
+ * One committed change of a customer or of one of its service instances, written in
+ * the same transaction as the change itself. The feed of all changes has one total
+ * order consistent with commit order: a change committed before another one started
+ * comes first.
+ *
+ * @generated from message customerinventory.v1.CustomerChange
+ */
+export type CustomerChange = Message<"customerinventory.v1.CustomerChange"> & {
+  /**
+   * Position in the feed: unique and strictly increasing in feed order. Numbers are
+   * skipped; do not count on them being dense.
+   *
+   * @generated from field: int64 sequence = 1;
+   */
+  sequence: bigint;
+
+  /**
+   * Opaque, tamper-evident resume position: pass it as
+   * WatchCustomerChangesRequest.start_after to continue after this change.
+   *
+   * @generated from field: string cursor = 2;
+   */
+  cursor: string;
+
+  /**
+   * When the change was made.
+   *
+   * @generated from field: google.protobuf.Timestamp change_time = 3;
+   */
+  changeTime?: Timestamp | undefined;
+
+  /**
+   * What happened. Never CHANGE_KIND_UNSPECIFIED.
+   *
+   * @generated from field: customerinventory.v1.ChangeKind kind = 4;
+   */
+  kind: ChangeKind;
+
+  /**
+   * The customer concerned (for instance kinds: the instance's customer).
+   *
+   * @generated from field: string customer_id = 5;
+   */
+  customerId: string;
+
+  /**
+   * Customer kinds: the state after the change; for a delete, the last state
+   * before it. Unset for instance kinds.
+   *
+   * @generated from field: customerinventory.v1.Customer customer = 6;
+   */
+  customer?: Customer | undefined;
+
+  /**
+   * CHANGE_KIND_CUSTOMER_UPDATED only: the state before the change.
+   *
+   * @generated from field: customerinventory.v1.Customer previous_customer = 7;
+   */
+  previousCustomer?: Customer | undefined;
+
+  /**
+   * CHANGE_KIND_CUSTOMER_UPDATED only: the mutable fields whose value changed, in the
+   * order name, reference_number, description.
+   *
+   * @generated from field: repeated string changed_fields = 8;
+   */
+  changedFields: string[];
+
+  /**
+   * Instance kinds: the instance (for a delete, as it was).
+   *
+   * @generated from field: customerinventory.v1.ServiceInstance service_instance = 9;
+   */
+  serviceInstance?: ServiceInstance | undefined;
+
+  /**
+   * The subject (`sub`) of the caller's token; empty when authentication is off.
+   *
+   * @generated from field: string actor = 10;
+   */
+  actor: string;
+
+  /**
+   * The x-request-id of the call that made the change.
+   *
+   * @generated from field: string request_id = 11;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message customerinventory.v1.CustomerChange.
+ * Use `create(CustomerChangeSchema)` to create a new message.
+ */
+export const CustomerChangeSchema: GenMessage<CustomerChange> = /*@__PURE__*/
+  messageDesc(file_customerinventory_v1_resources, 3);
+
+/**
+ * What a CustomerChange records.
+ *
+ * @generated from enum customerinventory.v1.ChangeKind
+ */
+export enum ChangeKind {
+  /**
+   * Never sent.
+   *
+   * @generated from enum value: CHANGE_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A customer was created; `customer` is the new customer.
+   *
+   * @generated from enum value: CHANGE_KIND_CUSTOMER_CREATED = 1;
+   */
+  CUSTOMER_CREATED = 1,
+
+  /**
+   * A mutable field of a customer changed; `customer` is the state after,
+   * `previous_customer` the state before, `changed_fields` what differs.
+   *
+   * @generated from enum value: CHANGE_KIND_CUSTOMER_UPDATED = 2;
+   */
+  CUSTOMER_UPDATED = 2,
+
+  /**
+   * A customer was deleted; `customer` is its last state.
+   *
+   * @generated from enum value: CHANGE_KIND_CUSTOMER_DELETED = 3;
+   */
+  CUSTOMER_DELETED = 3,
+
+  /**
+   * A service instance was created; `service_instance` is the new instance.
+   *
+   * @generated from enum value: CHANGE_KIND_SERVICE_INSTANCE_CREATED = 4;
+   */
+  SERVICE_INSTANCE_CREATED = 4,
+
+  /**
+   * A service instance was deleted; `service_instance` is the instance as it was.
+   *
+   * @generated from enum value: CHANGE_KIND_SERVICE_INSTANCE_DELETED = 5;
+   */
+  SERVICE_INSTANCE_DELETED = 5,
+}
+
+/**
+ * Describes the enum customerinventory.v1.ChangeKind.
+ */
+export const ChangeKindSchema: GenEnum<ChangeKind> = /*@__PURE__*/
+  enumDesc(file_customerinventory_v1_resources, 0);
 

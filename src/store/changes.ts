@@ -1,0 +1,321 @@
+import { and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
+import { normalizeKey } from "../domain/text.js";
+import type {
+  ChangeableCustomerField,
+  ChangeAuthor,
+  ChangeKind,
+  Customer,
+  CustomerChange,
+  Page,
+  ServiceInstance,
+} from "../domain/types.js";
+import type { FilterExpr } from "../filter/ast.js";
+import { compileFilter, type FilterColumns } from "../filter/compile.js";
+import type { Database, Executor } from "./db.js";
+import { pageOf } from "./keyset.js";
+import { changeFeedState, customerChanges } from "./schema.js";
+
+/*
+ * Why the feed is in commit order, and what it costs.
+ *
+ * A change's `sequence` is its transaction's id (xid8, assigned when the transaction first
+ * writes) shifted left 16 bits, plus its ordinal in the transaction. A transaction that
+ * commits before another one starts has the smaller id, so that order is consistent with
+ * commit order. But ids are not committed in id order: transaction 41 may commit after 42.
+ * So readers never read at or above the *safe bound*: the smallest id of a transaction still
+ * running in this database, as of the reading statement's own snapshot. Below it every
+ * transaction has ended, so no change can ever appear there again, and a reader that moved
+ * past a position never misses a change behind it.
+ *
+ * The bound is taken from the statement's snapshot (pg_current_snapshot: its xmax and its
+ * list of running ids), leaving out ids that pg_stat_activity shows running in another
+ * database, so that a long transaction elsewhere on the cluster does not hold the feed
+ * back. An id that has ended since the snapshot, or that pg_stat_activity does not show
+ * (another role's session without pg_read_all_stats), holds it back until the next read:
+ * late, never wrong. A long transaction in this database does hold delivery back until it
+ * ends (the cost of this design; writers pay nothing: no lock, no counter).
+ */
+const safeBound = sql`(
+  select least(
+    pg_snapshot_xmax(s.snap)::text::bigint,
+    (select min(x::text::bigint) from pg_snapshot_xip(s.snap) as x
+      where not exists (
+        select 1 from pg_stat_activity a
+        where a.backend_xid = xid(x) and a.datname is distinct from current_database()))
+  ) << 16
+  from (select pg_current_snapshot() as snap) as s)`;
+
+/** The sequence of the `ordinal`-th change of the current transaction. */
+const sequenceOf = (ordinal: number) =>
+  sql`(pg_current_xact_id()::text::bigint << 16) + ${ordinal}::bigint`;
+
+/** Changes one transaction may record (the ordinal's 16 bits). */
+export const MAX_CHANGES_PER_TRANSACTION = 65_536;
+
+/** A change to record; who made it comes separately. */
+export interface NewChange {
+  kind: ChangeKind;
+  customerId: string;
+  customer?: Customer;
+  previousCustomer?: Customer;
+  changedFields?: ChangeableCustomerField[];
+  serviceInstance?: ServiceInstance;
+}
+
+const authorColumns = (author: ChangeAuthor) => ({
+  actor: author.actor,
+  actorKey: normalizeKey(author.actor),
+  requestId: author.requestId,
+});
+
+/**
+ * Records `changes` in the transaction `tx` is part of: they commit or roll back with it.
+ * All of a transaction's changes are recorded by one call (their ordinals start at 0).
+ */
+export async function recordChanges(
+  tx: Executor,
+  author: ChangeAuthor,
+  changes: NewChange[],
+): Promise<void> {
+  if (changes.length === 0) return;
+  if (changes.length > MAX_CHANGES_PER_TRANSACTION) {
+    throw new Error(`at most ${MAX_CHANGES_PER_TRANSACTION} changes per transaction`);
+  }
+  await tx.insert(customerChanges).values(
+    changes.map((change, ordinal) => ({
+      sequence: sequenceOf(ordinal),
+      kind: change.kind,
+      customerId: change.customerId,
+      ...authorColumns(author),
+      customer: change.customer ?? null,
+      previousCustomer: change.previousCustomer ?? null,
+      changedFields: change.changedFields ?? null,
+      serviceInstance: change.serviceInstance ?? null,
+    })),
+  );
+}
+
+/**
+ * One statement that runs `insert` (an INSERT ... RETURNING the customer's columns) and
+ * records its CUSTOMER_CREATED: atomic without a transaction's extra round trips. Returns
+ * the customer as recorded.
+ */
+export async function insertRecordingCreate(
+  executor: Executor,
+  insert: SQL,
+  author: ChangeAuthor,
+): Promise<Customer> {
+  const { actor, actorKey, requestId } = authorColumns(author);
+  const rows = await executor.execute<{ customer: unknown }>(sql`
+    with created as (${insert}),
+    recorded as (
+      insert into ${customerChanges}
+        (sequence, kind, customer_id, actor, actor_key, request_id, customer)
+      select ${sequenceOf(0)}, 'CUSTOMER_CREATED', id, ${actor}, ${actorKey}, ${requestId},
+        jsonb_build_object(
+          'id', id, 'name', name, 'referenceNumber', coalesce(reference_number, ''),
+          'description', description, 'serviceInstanceCount', service_instance_count,
+          'createTime', create_time, 'updateTime', update_time, 'etag', etag)
+      from created
+      returning customer)
+    select customer from recorded`);
+  return reviveCustomer(rows[0]?.customer);
+}
+
+/** A customer stored as JSON (a change or an idempotency record) as a Customer again. */
+export function reviveCustomer(json: unknown): Customer {
+  const c = json as Customer & { createTime: string; updateTime: string };
+  return { ...c, createTime: new Date(c.createTime), updateTime: new Date(c.updateTime) };
+}
+
+/** A service instance stored as JSON as a ServiceInstance again. */
+export function reviveServiceInstance(json: unknown): ServiceInstance {
+  const i = json as ServiceInstance & { createTime: string };
+  return { ...i, createTime: new Date(i.createTime) };
+}
+
+/** The columns change filters read. */
+export const changeFilterColumns: FilterColumns = {
+  text: {
+    kind: { key: sql`lower(${customerChanges.kind})`, nullable: false },
+    actor: { key: customerChanges.actorKey, nullable: false },
+    request_id: { key: sql`lower(${customerChanges.requestId})`, nullable: false },
+    customer_id: { key: customerChanges.customerId, nullable: false, id: true },
+  },
+  number: {},
+  time: { change_time: customerChanges.changeTime },
+};
+
+type ChangeRow = typeof customerChanges.$inferSelect;
+
+function toChange(row: ChangeRow): CustomerChange {
+  return {
+    sequence: row.sequence,
+    changeTime: row.changeTime,
+    kind: row.kind as ChangeKind,
+    customerId: row.customerId,
+    customer: row.customer ? reviveCustomer(row.customer) : undefined,
+    previousCustomer: row.previousCustomer ? reviveCustomer(row.previousCustomer) : undefined,
+    changedFields: (row.changedFields as ChangeableCustomerField[] | null) ?? [],
+    serviceInstance: row.serviceInstance ? reviveServiceInstance(row.serviceInstance) : undefined,
+    actor: row.actor,
+    requestId: row.requestId,
+  };
+}
+
+/** Which changes: those of one customer, those meeting a filter, or both. */
+export interface ChangeSelection {
+  customerId?: string;
+  filter?: FilterExpr;
+}
+
+const selected = ({ customerId, filter }: ChangeSelection) =>
+  and(
+    customerId === undefined ? undefined : eq(customerChanges.customerId, customerId),
+    filter && compileFilter(filter, changeFilterColumns),
+  );
+
+/** Where a new watcher starts: below `position` everything is final. */
+export interface FeedStart {
+  position: bigint;
+  /** The snapshot the start was read in: changes it shows had committed before the start. */
+  snapshot: FeedSnapshot;
+}
+
+/** A PostgreSQL snapshot's transaction ids: ids below xmin and not in xip, below xmax, had ended. */
+export interface FeedSnapshot {
+  xmin: bigint;
+  xmax: bigint;
+  xip: bigint[];
+}
+
+/** Whether the change at `sequence` had committed when `snapshot` was taken. */
+export function committedIn(snapshot: FeedSnapshot, sequence: bigint): boolean {
+  const xid = sequence >> 16n;
+  if (xid < snapshot.xmin) return true;
+  return xid < snapshot.xmax && !snapshot.xip.includes(xid);
+}
+
+function parseSnapshot(text: string): FeedSnapshot {
+  const [xmin = "0", xmax = "0", xip = ""] = text.split(":");
+  return {
+    xmin: BigInt(xmin),
+    xmax: BigInt(xmax),
+    xip: xip === "" ? [] : xip.split(",").map(BigInt),
+  };
+}
+
+export interface ChangeStore {
+  /** ListCustomerChanges: final changes, newest first, before the position `before`. */
+  list(query: ChangeSelection & { before?: bigint; limit: number }): Promise<Page<CustomerChange>>;
+  /**
+   * The feed reader's read: up to `limit` changes after `after`, oldest first, and the
+   * position through which the feed is now final (`head`).
+   */
+  readFeed(after: bigint, limit: number): Promise<{ changes: CustomerChange[]; head: bigint }>;
+  /**
+   * A watcher's replay: the selected changes in (after, through], oldest first (`through`
+   * must be final), and the position purged through: a watcher behind it has lost changes.
+   */
+  replay(
+    query: ChangeSelection & { after: bigint; through: bigint; limit: number },
+  ): Promise<{ changes: CustomerChange[]; purgedThrough: bigint }>;
+  /** Where a watcher with no cursor starts. */
+  start(): Promise<FeedStart>;
+  /** Deletes up to `batch` changes made before `before`; returns how many. */
+  purge(before: Date, batch: number): Promise<number>;
+}
+
+export function createChangeStore({ db }: { db: Database }): ChangeStore {
+  return {
+    async list({ before, limit, ...selection }) {
+      const rows = await db
+        .select()
+        .from(customerChanges)
+        .where(
+          and(
+            selected(selection),
+            lt(customerChanges.sequence, safeBound),
+            before === undefined ? undefined : lt(customerChanges.sequence, before),
+          ),
+        )
+        .orderBy(desc(customerChanges.sequence))
+        .limit(limit + 1);
+      const page = pageOf(rows, limit, (row) => [row.sequence.toString()]);
+      return { ...page, items: page.items.map(toChange) };
+    },
+
+    async readFeed(after, limit) {
+      // The one-row state table carries the bound, so that it is computed once.
+      const bound = db
+        .select({ safe: sql<string>`${safeBound}`.as("safe") })
+        .from(changeFeedState)
+        .as("bound");
+      const rows = await db
+        .select({ change: customerChanges, safe: bound.safe })
+        .from(bound)
+        .leftJoin(
+          customerChanges,
+          and(
+            sql`${customerChanges.sequence} > ${after}`,
+            sql`${customerChanges.sequence} < ${bound.safe}`,
+          ),
+        )
+        .orderBy(customerChanges.sequence)
+        .limit(limit);
+      const changes = rows.flatMap((r) => (r.change ? [toChange(r.change)] : []));
+      const safe = BigInt(rows[0]?.safe ?? 0);
+      const last = changes[changes.length - 1];
+      // A full batch may have more behind it: the head is its last change, not the bound.
+      const head = changes.length === limit && last ? last.sequence : safe - 1n;
+      return { changes, head: head > after ? head : after };
+    },
+
+    async replay({ after, through, limit, ...selection }) {
+      // One statement, so the purge position and the rows come from one snapshot: a purge
+      // that removed rows this read would have returned shows in the position it reads.
+      const rows = await db
+        .select({ change: customerChanges, purgedThrough: changeFeedState.purgedThrough })
+        .from(changeFeedState)
+        .leftJoin(
+          customerChanges,
+          and(
+            selected(selection),
+            sql`${customerChanges.sequence} > ${after}`,
+            sql`${customerChanges.sequence} <= ${through}`,
+          ),
+        )
+        .orderBy(customerChanges.sequence)
+        .limit(limit);
+      return {
+        changes: rows.flatMap((r) => (r.change ? [toChange(r.change)] : [])),
+        purgedThrough: rows[0]?.purgedThrough ?? 0n,
+      };
+    },
+
+    async start() {
+      const [row] = await db.execute<{ safe: string; snapshot: string }>(
+        sql`select ${safeBound} as safe, pg_current_snapshot()::text as snapshot`,
+      );
+      return {
+        position: BigInt(row?.safe ?? 0) - 1n,
+        snapshot: parseSnapshot(row?.snapshot ?? ""),
+      };
+    },
+
+    async purge(before, batch) {
+      const [row] = await db.execute<{ purged: number }>(sql`
+        with doomed as (
+          select sequence from ${customerChanges}
+          where change_time < ${before.toISOString()}::timestamptz
+          order by change_time limit ${batch}),
+        gone as (
+          delete from ${customerChanges} c using doomed where c.sequence = doomed.sequence
+          returning c.sequence)
+        update ${changeFeedState}
+          set purged_through = greatest(purged_through, (select max(sequence) from gone))
+        returning (select count(*) from gone)::integer as purged`);
+      return row?.purged ?? 0;
+    },
+  };
+}
