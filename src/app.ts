@@ -1,4 +1,5 @@
 import type { ConnectionLimits } from "./config.js";
+import { createChangeFeed } from "./feed/change-feed.js";
 import { createServer, type Server } from "./http/server.js";
 import type { StaticSite } from "./http/static-site.js";
 import { type Authenticator, createAuthInterceptor } from "./interceptors/auth.js";
@@ -11,13 +12,29 @@ import { createHealth } from "./observability/health.js";
 import type { Logger } from "./observability/log.js";
 import { createMetrics } from "./observability/metrics.js";
 import { createRoutes } from "./routes.js";
+import { createChangeCursorCodec } from "./service/change-cursor.js";
 import { createPageTokenCodec } from "./service/page-token.js";
+import { createTokenSigner } from "./service/signed-token.js";
+import { CHANGES_CHANNEL } from "./store/changes.js";
 import { type DatabaseHandle, pingDatabase } from "./store/db.js";
 import { classifyDriverError } from "./store/driver-errors.js";
 import { createStore } from "./store/index.js";
 
+/** How the change feed follows the database (see feed/change-feed.ts). */
+export interface ChangeFeedSettings {
+  /** Poll interval, the fallback to LISTEN/NOTIFY. Default 500 ms. */
+  pollIntervalMs?: number;
+  /** Heartbeat of idle watchers. Default 15 s. */
+  heartbeatMs?: number;
+  /** Changes buffered for live watchers. Default 4096. */
+  bufferChanges?: number;
+  /** LISTEN for other processes' changes. Default true; false behind a transaction-mode pooler. */
+  listen?: boolean;
+}
+
 export interface AppDeps {
-  database: Pick<DatabaseHandle, "db" | "usage" | "withSignal">;
+  database: Pick<DatabaseHandle, "db" | "usage" | "withSignal"> &
+    Partial<Pick<DatabaseHandle, "listen">>;
   logger: Logger;
   /** Signs page tokens: the same on every replica. A function if it is loaded after start. */
   pageTokenSecret: Buffer | (() => Buffer);
@@ -48,6 +65,7 @@ export interface AppDeps {
   connectionLimits?: Partial<ConnectionLimits>;
   /** The Customer Inventory page, served at `/`. */
   staticSite?: StaticSite;
+  changeFeed?: ChangeFeedSettings;
 }
 
 /** The whole service wired together, as an unstarted server. */
@@ -64,9 +82,27 @@ export function createApp(deps: AppDeps): Server {
     timeoutMs: 1_000,
     logger: deps.logger,
   });
+  const { listen } = deps.database;
+  const feedSettings = deps.changeFeed ?? {};
+  const store = createStore({ db, onChangesCommitted: () => feed.changed() });
+  const feed = createChangeFeed({
+    changes: store.changes,
+    listen:
+      listen && feedSettings.listen !== false
+        ? (onNotify) => listen(CHANGES_CHANNEL, onNotify)
+        : undefined,
+    notify: (payload) => store.changes.notify(payload),
+    withSignal: deps.database.withSignal,
+    logger: deps.logger,
+    pollIntervalMs: feedSettings.pollIntervalMs,
+    heartbeatMs: feedSettings.heartbeatMs,
+    bufferChanges: feedSettings.bufferChanges,
+  });
   const routes = createRoutes({
-    store: createStore({ db }),
+    store,
     pageTokens: createPageTokenCodec({ secret: deps.pageTokenSecret }),
+    feed,
+    cursors: createChangeCursorCodec(createTokenSigner(deps.pageTokenSecret)),
     callerOf,
     authorOf: changeAuthorOf,
     health,
@@ -104,12 +140,15 @@ export function createApp(deps: AppDeps): Server {
     async listen(port, host) {
       await health.probeNow();
       health.start();
+      void (deps.ready ?? Promise.resolve()).then(() => feed.start());
       return server.listen(port, host);
     },
     async close(graceMs) {
       // Health watchers hear NOT_SERVING before the connections get GOAWAY.
       health.markShuttingDown();
       health.stop();
+      // Watch streams end now, with UNAVAILABLE: they would never end by themselves.
+      await feed.close();
       return server.close(graceMs);
     },
   };

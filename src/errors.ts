@@ -10,7 +10,9 @@ export type ErrorKind =
   | "permission_denied"
   | "unauthenticated"
   | "unavailable"
-  | "deadline_exceeded";
+  | "deadline_exceeded"
+  | "out_of_range"
+  | "resource_exhausted";
 
 export interface FieldViolation {
   /** The request path of the bad field, e.g. `customer.name`. */
@@ -132,6 +134,39 @@ export function customerHasServiceInstances(
         description: `service instance ${id} belongs to customer ${customerId}`,
       })),
     },
+  );
+}
+
+/** A watch cursor from before the retention: the changes after it may be gone. */
+export function cursorExpired(): DomainError {
+  return new DomainError(
+    "out_of_range",
+    "CURSOR_EXPIRED",
+    "start_after: the cursor is older than the change retention; re-read with ListCustomers and watch from now",
+    {
+      fieldViolations: [
+        { field: "start_after", description: "is older than the change retention" },
+      ],
+    },
+  );
+}
+
+/** A watcher that fell further behind than the server buffers for it. */
+export function watcherTooSlow(limit: number): DomainError {
+  return new DomainError(
+    "resource_exhausted",
+    "WATCHER_TOO_SLOW",
+    `the watcher fell more than ${limit} changes behind the feed; resume with the cursor of the last message received`,
+    { metadata: { buffer_changes: String(limit) } },
+  );
+}
+
+/** Watch streams end at shutdown; clients resume elsewhere with their cursor. */
+export function shuttingDown(): DomainError {
+  return new DomainError(
+    "unavailable",
+    "SHUTTING_DOWN",
+    "the server is shutting down; resume with the cursor of the last message received",
   );
 }
 

@@ -3,6 +3,7 @@ import { CustomerInventoryService } from "../gen/customerinventory/v1/customer_i
 import { ServiceInstanceService } from "../gen/customerinventory/v1/service_instance_service_pb.js";
 import { Health as HealthService } from "../gen/grpc/health/v1/health_pb.js";
 import type { Health } from "./observability/health.js";
+import { type ChangeHandlerDeps, createChangeHandlers } from "./service/changes.js";
 import { createCustomerHandlers, type HandlerDeps } from "./service/customers.js";
 import { createHealthHandlers } from "./service/health.js";
 import { createReflection } from "./service/reflection.js";
@@ -14,7 +15,7 @@ import {
 
 /** Registers both services of the API, health checking and server reflection. */
 export function createRoutes(
-  deps: HandlerDeps & { health: Health },
+  deps: HandlerDeps & ChangeHandlerDeps & { health: Health },
 ): (router: ConnectRouter) => void {
   const reflection = createReflection([
     CustomerInventoryService,
@@ -26,6 +27,7 @@ export function createRoutes(
       ...createCustomerHandlers(deps),
       ...createListServiceInstancesHandler(deps),
       ...createSavedFilterHandlers(deps),
+      ...createChangeHandlers(deps),
     });
     router.service(ServiceInstanceService, createServiceInstanceHandlers(deps));
     router.service(HealthService, createHealthHandlers(deps.health));

@@ -318,7 +318,6 @@ const startsTerm = (token: Token) =>
   token.kind === "lparen" ||
   isKeyword(token, "NOT");
 
-
 function describe(token: Token): string {
   switch (token.kind) {
     case "end":

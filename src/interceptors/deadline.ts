@@ -14,6 +14,9 @@ export function createDeadlineInterceptor(deps: {
   withSignal: <T>(signal: AbortSignal, work: () => Promise<T>) => Promise<T>;
 }): Interceptor {
   return (next) => (req) => {
+    // A stream lives until its client's own deadline (Connect ends it there), its client
+    // going away, or shutdown; its handler passes the call's signal to what it runs.
+    if (req.method.methodKind !== "unary") return next(req);
     const given = req.header.has("grpc-timeout") || req.header.has("connect-timeout-ms");
     const limitMs = given ? deps.maxMs : deps.defaultMs;
     const controller = new AbortController();

@@ -18,6 +18,8 @@ const codes: Record<ErrorKind, Code> = {
   unauthenticated: Code.Unauthenticated,
   unavailable: Code.Unavailable,
   deadline_exceeded: Code.DeadlineExceeded,
+  out_of_range: Code.OutOfRange,
+  resource_exhausted: Code.ResourceExhausted,
 };
 
 export interface ToConnectErrorOptions {

@@ -1,4 +1,4 @@
-import type { Code, Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { DomainError } from "../errors.js";
 import type { CallLog } from "../observability/call-log.js";
 import type { Logger } from "../observability/log.js";
@@ -44,12 +44,7 @@ export function createErrorInterceptor({
         code,
         fastPath: req.contextValues.get(fastPathKey),
       });
-    try {
-      const res = await next(req);
-      tag(res.header);
-      finish("ok");
-      return res;
-    } catch (err) {
+    const mapped = (err: unknown) => {
       const connectError = toConnectError(err, {
         requestId: call.requestId,
         procedure: req.method.name,
@@ -58,7 +53,40 @@ export function createErrorInterceptor({
       });
       tag(connectError.metadata);
       finish(connectError.code);
-      throw connectError;
+      return connectError;
+    };
+    try {
+      const res = await next(req);
+      tag(res.header);
+      if (!res.stream) {
+        finish("ok");
+        return res;
+      }
+      // A streaming response is a stream of messages: its errors are thrown while it is
+      // read, after this returns, and its log line is written when it ends.
+      return { ...res, message: endedBy(res.message, () => finish("ok"), mapped) };
+    } catch (err) {
+      throw mapped(err);
     }
   };
+}
+
+/** The messages of `stream`, with `ok` called when it ends and its errors mapped by `failed`. */
+async function* endedBy<T>(
+  stream: AsyncIterable<T>,
+  ok: () => void,
+  failed: (err: unknown) => Error,
+): AsyncGenerator<T> {
+  let ended = false;
+  try {
+    yield* stream;
+    ended = true;
+    ok();
+  } catch (err) {
+    ended = true;
+    throw failed(err);
+  } finally {
+    // The client went away: the stream stops being read without ending.
+    if (!ended) failed(new ConnectError("the client cancelled the call", Code.Canceled));
+  }
 }

@@ -1,7 +1,8 @@
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHash } from "node:crypto";
 import { queryTextProblem } from "../domain/text.js";
 import type { Cursor, Page } from "../domain/types.js";
 import { invalidField } from "../errors.js";
+import { createTokenSigner } from "./signed-token.js";
 
 /** What a token is bound to: its RPC and every request field that shapes the result set. */
 export interface PageScope {
@@ -27,7 +28,6 @@ export interface PageTokenCodec {
 
 /** Longer tokens are refused before any decoding. */
 export const MAX_PAGE_TOKEN_LENGTH = 4096;
-const MAC_BYTES = 16;
 const MAX_CURSOR_KEYS = 16;
 
 export interface PageTokenOptions {
@@ -65,10 +65,7 @@ const isCursor = (value: unknown): value is Cursor =>
 export function createPageTokenCodec(options: PageTokenOptions): PageTokenCodec {
   const ttlMs = options.ttlMs ?? 72 * 3600 * 1000;
   const now = options.now ?? Date.now;
-  const { secret } = options;
-  const key = typeof secret === "function" ? secret : () => secret;
-  const mac = (body: string) =>
-    createHmac("sha256", key()).update(body).digest().subarray(0, MAC_BYTES);
+  const signer = createTokenSigner(options.secret);
   const invalid = (description: string) =>
     invalidField("page_token", description, "INVALID_PAGE_TOKEN");
 
@@ -79,8 +76,7 @@ export function createPageTokenCodec(options: PageTokenOptions): PageTokenCodec 
         c: cursor,
         e: Math.ceil((now() + ttlMs) / 1000),
       };
-      const body = Buffer.from(JSON.stringify(payload)).toString("base64url");
-      return `${body}.${mac(body).toString("base64url")}`;
+      return signer.sign(payload);
     },
 
     async readPage(scope, token, read) {
@@ -92,18 +88,8 @@ export function createPageTokenCodec(options: PageTokenOptions): PageTokenCodec 
       if (token === "") return undefined;
       const problem = queryTextProblem(token, MAX_PAGE_TOKEN_LENGTH);
       if (problem) throw invalid(problem.description);
-      const [body = "", signature = "", extra] = token.split(".");
-      const given = Buffer.from(signature, "base64url");
-      if (extra !== undefined || given.length !== MAC_BYTES || !timingSafeEqual(given, mac(body))) {
-        throw invalid("is not a valid page token");
-      }
-      let payload: Payload;
-      try {
-        payload = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as Payload;
-      } catch {
-        throw invalid("is not a valid page token");
-      }
-      if (!isCursor(payload.c) || typeof payload.e !== "number") {
+      const payload = signer.verify(token) as Payload | undefined;
+      if (!payload || !isCursor(payload.c) || typeof payload.e !== "number") {
         throw invalid("is not a valid page token");
       }
       if (payload.s !== scopeHash(scope)) {

@@ -1,18 +1,20 @@
 import { and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import { normalizeKey } from "../domain/text.js";
 import type {
-  ChangeableCustomerField,
   ChangeAuthor,
+  ChangeableCustomerField,
   ChangeKind,
+  Cursor,
   Customer,
   CustomerChange,
   Page,
   ServiceInstance,
 } from "../domain/types.js";
+import { invalidField } from "../errors.js";
 import type { FilterExpr } from "../filter/ast.js";
 import { compileFilter, type FilterColumns } from "../filter/compile.js";
 import type { Database, Executor } from "./db.js";
-import { pageOf } from "./keyset.js";
+import { cursorValues, pageOf } from "./keyset.js";
 import { changeFeedState, customerChanges } from "./schema.js";
 
 /*
@@ -44,6 +46,9 @@ const safeBound = sql`(
         where a.backend_xid = xid(x) and a.datname is distinct from current_database()))
   ) << 16
   from (select pg_current_snapshot() as snap) as s)`;
+
+/** Where processes tell each other that changes committed (NOTIFY / LISTEN). */
+export const CHANGES_CHANNEL = "customer_changes";
 
 /** The sequence of the `ordinal`-th change of the current transaction. */
 const sequenceOf = (ordinal: number) =>
@@ -205,14 +210,27 @@ function parseSnapshot(text: string): FeedSnapshot {
   };
 }
 
+/** The sequence a ListCustomerChanges page token holds. */
+function sequenceIn(cursor: Cursor): bigint {
+  const [value] = cursorValues(cursor, ["string"]);
+  if (typeof value !== "string" || !/^\d{1,20}$/.test(value)) {
+    throw invalidField("page_token", "is not a valid page token");
+  }
+  return BigInt(value);
+}
+
 export interface ChangeStore {
-  /** ListCustomerChanges: final changes, newest first, before the position `before`. */
-  list(query: ChangeSelection & { before?: bigint; limit: number }): Promise<Page<CustomerChange>>;
+  /** ListCustomerChanges: final changes, newest first, after the page token's position. */
+  list(query: ChangeSelection & { after?: Cursor; limit: number }): Promise<Page<CustomerChange>>;
   /**
    * The feed reader's read: up to `limit` changes after `after`, oldest first, and the
-   * position through which the feed is now final (`head`).
+   * position through which the feed is now final (`head`); `waiting` when changes have
+   * committed above it (a transaction that started before them is still running).
    */
-  readFeed(after: bigint, limit: number): Promise<{ changes: CustomerChange[]; head: bigint }>;
+  readFeed(
+    after: bigint,
+    limit: number,
+  ): Promise<{ changes: CustomerChange[]; head: bigint; waiting: boolean }>;
   /**
    * A watcher's replay: the selected changes in (after, through], oldest first (`through`
    * must be final), and the position purged through: a watcher behind it has lost changes.
@@ -222,13 +240,18 @@ export interface ChangeStore {
   ): Promise<{ changes: CustomerChange[]; purgedThrough: bigint }>;
   /** Where a watcher with no cursor starts. */
   start(): Promise<FeedStart>;
+  /** The position changes have been purged through: older cursors have expired. */
+  purgedThrough(): Promise<bigint>;
   /** Deletes up to `batch` changes made before `before`; returns how many. */
   purge(before: Date, batch: number): Promise<number>;
+  /** NOTIFY on {@link CHANGES_CHANNEL}: wakes the feed readers of the other processes. */
+  notify(payload: string): Promise<void>;
 }
 
 export function createChangeStore({ db }: { db: Database }): ChangeStore {
   return {
-    async list({ before, limit, ...selection }) {
+    async list({ after, limit, ...selection }) {
+      const before = after ? sequenceIn(after) : undefined;
       const rows = await db
         .select()
         .from(customerChanges)
@@ -248,11 +271,14 @@ export function createChangeStore({ db }: { db: Database }): ChangeStore {
     async readFeed(after, limit) {
       // The one-row state table carries the bound, so that it is computed once.
       const bound = db
-        .select({ safe: sql<string>`${safeBound}`.as("safe") })
+        .select({
+          safe: sql<string>`${safeBound}`.as("safe"),
+          newest: sql<string | null>`(select max(sequence) from ${customerChanges})`.as("newest"),
+        })
         .from(changeFeedState)
         .as("bound");
       const rows = await db
-        .select({ change: customerChanges, safe: bound.safe })
+        .select({ change: customerChanges, safe: bound.safe, newest: bound.newest })
         .from(bound)
         .leftJoin(
           customerChanges,
@@ -268,7 +294,12 @@ export function createChangeStore({ db }: { db: Database }): ChangeStore {
       const last = changes[changes.length - 1];
       // A full batch may have more behind it: the head is its last change, not the bound.
       const head = changes.length === limit && last ? last.sequence : safe - 1n;
-      return { changes, head: head > after ? head : after };
+      const newest = rows[0]?.newest;
+      return {
+        changes,
+        head: head > after ? head : after,
+        waiting: newest !== null && newest !== undefined && BigInt(newest) >= safe,
+      };
     },
 
     async replay({ after, through, limit, ...selection }) {
@@ -301,6 +332,17 @@ export function createChangeStore({ db }: { db: Database }): ChangeStore {
         position: BigInt(row?.safe ?? 0) - 1n,
         snapshot: parseSnapshot(row?.snapshot ?? ""),
       };
+    },
+
+    async purgedThrough() {
+      const [state] = await db
+        .select({ purgedThrough: changeFeedState.purgedThrough })
+        .from(changeFeedState);
+      return state?.purgedThrough ?? 0n;
+    },
+
+    async notify(payload) {
+      await db.execute(sql`select pg_notify(${CHANGES_CHANNEL}, ${payload})`);
     },
 
     async purge(before, batch) {

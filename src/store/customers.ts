@@ -2,8 +2,8 @@ import { and, asc, count, eq, getTableColumns, type SQL, sql } from "drizzle-orm
 import { newUlid, randomBase32 } from "../domain/ids.js";
 import { normalizeKey } from "../domain/text.js";
 import {
-  type ChangeableCustomerField,
   type ChangeAuthor,
+  type ChangeableCustomerField,
   type CountedPage,
   type Cursor,
   type Customer,
@@ -201,7 +201,10 @@ export interface StoreDeps {
   onChangesCommitted?: () => void;
 }
 
-export function createCustomerStore({ db, onChangesCommitted = () => {} }: StoreDeps): CustomerStore {
+export function createCustomerStore({
+  db,
+  onChangesCommitted = () => {},
+}: StoreDeps): CustomerStore {
   /** Turns a unique violation into ALREADY_EXISTS naming the customer that holds the value. */
   async function translateWriteError(
     err: unknown,

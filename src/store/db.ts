@@ -45,6 +45,11 @@ export interface DatabaseHandle {
    * aborts (a call's deadline or its client going away), and none starts afterwards.
    */
   withSignal<T>(signal: AbortSignal, work: () => Promise<T>): Promise<T>;
+  /**
+   * LISTENs on `channel` on a connection of its own (re-established after a loss), calling
+   * `onNotify` with each payload. Resolves once listening.
+   */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<{ close(): Promise<void> }>;
   /** Closes the pool, letting queries in progress finish for up to `timeoutSeconds`. */
   close(timeoutSeconds?: number): Promise<void>;
 }
@@ -204,6 +209,10 @@ export function createDatabase(options: DatabaseOptions): DatabaseHandle {
       waiting: Math.max(0, pending() - options.poolSize),
     }),
     withSignal,
+    async listen(channel, onNotify) {
+      const { unlisten } = await client.listen(channel, onNotify);
+      return { close: () => unlisten() };
+    },
     close: (timeoutSeconds = 5) => client.end({ timeout: timeoutSeconds }),
   };
 }

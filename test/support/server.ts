@@ -7,7 +7,7 @@ import {
 } from "@connectrpc/connect-node";
 import { CustomerInventoryService } from "../../gen/customerinventory/v1/customer_inventory_service_pb.js";
 import { ServiceInstanceService } from "../../gen/customerinventory/v1/service_instance_service_pb.js";
-import { createApp } from "../../src/app.js";
+import { type ChangeFeedSettings, createApp } from "../../src/app.js";
 import type { ConnectionLimits } from "../../src/config.js";
 import type { StaticSite } from "../../src/http/static-site.js";
 import type { Authenticator } from "../../src/interceptors/auth.js";
@@ -71,6 +71,7 @@ export async function startTestServer(
     /** The browser page, served at `/`. */
     staticSite?: StaticSite;
     connectionLimits?: Partial<ConnectionLimits>;
+    changeFeed?: ChangeFeedSettings;
   } = {},
 ): Promise<TestServer> {
   const database = await createTestDatabase({
@@ -99,6 +100,7 @@ export async function startTestServer(
     maxDeadlineMs: options.maxDeadlineMs,
     staticSite: options.staticSite,
     connectionLimits: options.connectionLimits,
+    changeFeed: options.changeFeed,
   });
   const { port } = await server.listen(0, "127.0.0.1");
   const baseUrl = `${options.tls ? "https" : "http"}://127.0.0.1:${port}`;
