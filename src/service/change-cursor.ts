@@ -53,7 +53,7 @@ export function createChangeCursorCodec(signer: TokenSigner): ChangeCursorCodec 
       const problem = queryTextProblem(token, MAX_CURSOR_LENGTH);
       if (problem) throw invalid(problem.description);
       const payload = signer.verify(token) as Payload | undefined;
-      if (!payload || payload.k !== "feed" || !isDecimal(payload.p)) {
+      if (payload?.k !== "feed" || !isDecimal(payload.p)) {
         throw invalid("is not a cursor of this service's change feed");
       }
       const s = payload.s;
