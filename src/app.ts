@@ -34,7 +34,7 @@ export interface ChangeFeedSettings {
 
 export interface AppDeps {
   database: Pick<DatabaseHandle, "db" | "usage" | "withSignal"> &
-    Partial<Pick<DatabaseHandle, "listen">>;
+    Partial<Pick<DatabaseHandle, "listen" | "background">>;
   logger: Logger;
   /** Signs page tokens: the same on every replica. A function if it is loaded after start. */
   pageTokenSecret: Buffer | (() => Buffer);
@@ -84,7 +84,11 @@ export function createApp(deps: AppDeps): Server {
   });
   const { listen } = deps.database;
   const feedSettings = deps.changeFeed ?? {};
-  const store = createStore({ db, onChangesCommitted: () => feed.changed() });
+  const store = createStore({
+    db,
+    background: deps.database.background,
+    onChangesCommitted: () => feed.changed(),
+  });
   const feed = createChangeFeed({
     changes: store.changes,
     listen:

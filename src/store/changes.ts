@@ -248,7 +248,13 @@ export interface ChangeStore {
   notify(payload: string): Promise<void>;
 }
 
-export function createChangeStore({ db }: { db: Database }): ChangeStore {
+export function createChangeStore({
+  db,
+  background = db,
+}: {
+  db: Database;
+  background?: Database;
+}): ChangeStore {
   return {
     async list({ after, limit, ...selection }) {
       const before = after ? sequenceIn(after) : undefined;
@@ -270,14 +276,14 @@ export function createChangeStore({ db }: { db: Database }): ChangeStore {
 
     async readFeed(after, limit) {
       // The one-row state table carries the bound, so that it is computed once.
-      const bound = db
+      const bound = background
         .select({
           safe: sql<string>`${safeBound}`.as("safe"),
           newest: sql<string | null>`(select max(sequence) from ${customerChanges})`.as("newest"),
         })
         .from(changeFeedState)
         .as("bound");
-      const rows = await db
+      const rows = await background
         .select({ change: customerChanges, safe: bound.safe, newest: bound.newest })
         .from(bound)
         .leftJoin(
@@ -342,11 +348,11 @@ export function createChangeStore({ db }: { db: Database }): ChangeStore {
     },
 
     async notify(payload) {
-      await db.execute(sql`select pg_notify(${CHANGES_CHANNEL}, ${payload})`);
+      await background.execute(sql`select pg_notify(${CHANGES_CHANNEL}, ${payload})`);
     },
 
     async purge(before, batch) {
-      const [row] = await db.execute<{ purged: number }>(sql`
+      const [row] = await background.execute<{ purged: number }>(sql`
         with doomed as (
           select sequence from ${customerChanges}
           where change_time < ${before.toISOString()}::timestamptz

@@ -197,6 +197,8 @@ export interface CustomerStore {
 
 export interface StoreDeps {
   db: Database;
+  /** Where background reads and writes go (see DatabaseHandle.background); default `db`. */
+  background?: Database;
   /** Called after a write that recorded changes has committed (the local feed reader wakes). */
   onChangesCommitted?: () => void;
 }

@@ -39,6 +39,11 @@ export interface PoolUsage {
 
 export interface DatabaseHandle {
   db: Database;
+  /**
+   * One connection of its own for the service's background work (the change-feed reader,
+   * purges), so that it neither waits behind calls nor counts in the calls' pool.
+   */
+  background: Database;
   usage(): PoolUsage;
   /**
    * Runs `work` so that every statement it starts is cancelled in PostgreSQL when `signal`
@@ -201,8 +206,10 @@ export function createDatabase(options: DatabaseOptions): DatabaseHandle {
     postgres(options.url, clientOptions(options)),
     { poolSize: options.poolSize, maxWaiting: options.maxWaiting ?? Number.POSITIVE_INFINITY },
   );
+  const backgroundClient = postgres(options.url, { ...clientOptions(options), max: 1 });
   return {
     db: drizzle(client, { schema }),
+    background: drizzle(backgroundClient, { schema }),
     usage: () => ({
       size: options.poolSize,
       inUse: Math.min(pending(), options.poolSize),
@@ -213,7 +220,12 @@ export function createDatabase(options: DatabaseOptions): DatabaseHandle {
       const { unlisten } = await client.listen(channel, onNotify);
       return { close: () => unlisten() };
     },
-    close: (timeoutSeconds = 5) => client.end({ timeout: timeoutSeconds }),
+    async close(timeoutSeconds = 5) {
+      await Promise.all([
+        client.end({ timeout: timeoutSeconds }),
+        backgroundClient.end({ timeout: timeoutSeconds }),
+      ]);
+    },
   };
 }
 

@@ -26,6 +26,8 @@ describe("migrateDatabase()", () => {
           select table_name from information_schema.tables
           where table_schema = 'public' order by table_name`;
         expect(tables.map((t) => t.table_name)).toEqual([
+          "change_feed_state",
+          "customer_changes",
           "customer_counts",
           "customers",
           "idempotency_records",

@@ -110,6 +110,30 @@ const rpcs: {
     write: true,
     call: (c, o) => c.instances.deleteServiceInstance({ id: absent }, o),
   },
+  {
+    name: "ListCustomerChanges",
+    write: false,
+    call: (c, o) => c.inventory.listCustomerChanges({ customerId: absent }, o),
+  },
+  {
+    name: "WatchCustomerChanges",
+    write: false,
+    call: async (c, o) => {
+      // Cancelled by its signal: breaking out of the loop alone leaves the stream open.
+      const abort = new AbortController();
+      try {
+        for await (const message of c.inventory.watchCustomerChanges(
+          {},
+          { ...o, signal: abort.signal },
+        )) {
+          return message;
+        }
+      } finally {
+        abort.abort();
+      }
+      return undefined;
+    },
+  },
 ];
 
 describe("roles", () => {

@@ -65,6 +65,21 @@ const createCustomer =
 const update = (customer: Record<string, unknown>, paths: string[]) => (c: Clients) =>
   c.inventory.updateCustomer({ customer: { id: seed.id, ...customer }, updateMask: { paths } });
 const get = (id: string) => (c: Clients) => c.inventory.getCustomer({ id });
+/**
+ * A watch, until its first message (or its error). Cancelled by its signal: a connect-es
+ * client that only breaks out of the loop leaves the stream open.
+ */
+const firstWatchMessage = (req: Record<string, unknown>) => async (c: Clients) => {
+  const abort = new AbortController();
+  try {
+    for await (const message of c.inventory.watchCustomerChanges(req, { signal: abort.signal })) {
+      return message;
+    }
+  } finally {
+    abort.abort();
+  }
+  return undefined;
+};
 
 const nested = (depth: number) => `${"(".repeat(depth)}name = "a"${")".repeat(depth)}`;
 const tamper = (token: string) =>
@@ -265,6 +280,42 @@ const typedCases: [string, (c: Clients) => Promise<unknown>, Code | 0, RegExp?][
     "instance delete: well-formed, absent",
     (c) => c.instances.deleteServiceInstance({ id: "01ARZ3NDEKTSV4RRFFQ69G5FAV" }),
     Code.NotFound,
+  ],
+  [
+    "ListCustomerChanges filter: quoted SQL injection is only a value",
+    (c) =>
+      c.inventory.listCustomerChanges({ filter: `actor = "x'; DROP TABLE customer_changes;--"` }),
+    0,
+  ],
+  [
+    "ListCustomerChanges filter: a customer field",
+    (c) => c.inventory.listCustomerChanges({ filter: `name = "x"` }),
+    Code.InvalidArgument,
+  ],
+  [
+    "ListCustomerChanges page_token: a ListCustomers token",
+    (c) => c.inventory.listCustomerChanges({ pageToken: seed.token }),
+    Code.InvalidArgument,
+  ],
+  [
+    "ListCustomerChanges customer_id: injection",
+    (c) => c.inventory.listCustomerChanges({ customerId: "' OR 1=1 --" }),
+    Code.InvalidArgument,
+  ],
+  [
+    "WatchCustomerChanges start_after: injection",
+    firstWatchMessage({ startAfter: "' OR 1=1 --" }),
+    Code.InvalidArgument,
+  ],
+  [
+    "WatchCustomerChanges start_after: a validly signed page token is not a cursor",
+    (c) => firstWatchMessage({ startAfter: seed.token })(c),
+    Code.InvalidArgument,
+  ],
+  [
+    "WatchCustomerChanges filter: NUL",
+    firstWatchMessage({ filter: `kind = "a\u0000"` }),
+    Code.InvalidArgument,
   ],
 ];
 
