@@ -44,6 +44,16 @@ export interface Config {
   readonly connectionLimits: ConnectionLimits;
   /** Bearer-token authentication; undefined: none (then only loopback addresses are allowed). */
   readonly auth: AuthConfig | undefined;
+  /** How long change records are kept (CHANGE_RETENTION_DAYS, default 90). */
+  readonly changeRetentionDays: number;
+  /** Heartbeat of idle watch streams (WATCH_HEARTBEAT_MS, default 15000). */
+  readonly watchHeartbeatMs: number;
+  /** How often the change feed is read without a notification (CHANGE_POLL_MS, default 500). */
+  readonly changePollMs: number;
+  /** Changes buffered for live watchers; one further behind is cut off (WATCH_BUFFER_CHANGES, default 4096). */
+  readonly watchBufferChanges: number;
+  /** LISTEN for other replicas' changes (DB_LISTEN, default true); false behind a transaction-mode pooler. */
+  readonly dbListen: boolean;
 }
 
 /** Bounds on connections that never finish speaking (the slowloris family). */
@@ -231,6 +241,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       ),
     }),
     auth: loadAuth(env, host),
+    changeRetentionDays: integer(env, "CHANGE_RETENTION_DAYS", 90, 1, 36_500),
+    watchHeartbeatMs: integer(env, "WATCH_HEARTBEAT_MS", 15_000, 100, 3_600_000),
+    changePollMs: integer(env, "CHANGE_POLL_MS", 500, 10, 60_000),
+    watchBufferChanges: integer(env, "WATCH_BUFFER_CHANGES", 4096, 100, 1_000_000),
+    dbListen: boolean(env, "DB_LISTEN", true),
   });
 }
 

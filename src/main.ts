@@ -1,9 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig, redactUrl } from "./config.js";
+import { purgeExpiredChanges } from "./feed/retention.js";
 import { createStaticSite, readSiteFiles } from "./http/static-site.js";
 import { loadAuthenticator } from "./interceptors/auth.js";
 import { createLogger, stdoutDestination } from "./observability/log.js";
+import { createChangeStore } from "./store/changes.js";
 import { createDatabase } from "./store/db.js";
 import { EmbeddedPostgresError, startEmbeddedPostgres } from "./store/embedded-postgres.js";
 import { purgeIdempotencyRecords } from "./store/idempotency.js";
@@ -96,6 +98,12 @@ async function main(): Promise<void> {
     idleTimeoutMs: config.idleTimeoutMs,
     connectionLimits: config.connectionLimits,
     staticSite: siteFiles && createStaticSite(siteFiles),
+    changeFeed: {
+      pollIntervalMs: config.changePollMs,
+      heartbeatMs: config.watchHeartbeatMs,
+      bufferChanges: config.watchBufferChanges,
+      listen: config.dbListen,
+    },
   });
   const address = await server.listen(config.port, config.host);
   logger.info(
@@ -113,12 +121,25 @@ async function main(): Promise<void> {
   );
   const preparing = prepareDatabase();
 
-  const purge = setInterval(() => {
+  const stopPurging = new AbortController();
+  const changes = createChangeStore({ db: database.db, background: database.background });
+  const purgeExpired = () => {
     if (!ready) return;
     purgeIdempotencyRecords(database.db, new Date(Date.now() - IDEMPOTENCY_RETENTION_MS)).catch(
       (err: unknown) => logger.warn({ err }, "purging idempotency records failed"),
     );
-  }, PURGE_INTERVAL_MS);
+    purgeExpiredChanges({
+      changes,
+      retentionDays: config.changeRetentionDays,
+      signal: stopPurging.signal,
+    })
+      .then((purged) => {
+        if (purged > 0) logger.info({ purged }, "purged changes past their retention");
+      })
+      .catch((err: unknown) => logger.warn({ err }, "purging changes failed"));
+  };
+  void databaseReady.then(purgeExpired);
+  const purge = setInterval(purgeExpired, PURGE_INTERVAL_MS);
   purge.unref();
 
   const stop = async (signal: string) => {
@@ -126,6 +147,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, "shutting down");
     clearInterval(purge);
+    stopPurging.abort();
     try {
       await preparing;
       await server.close(config.shutdownGraceMs);
