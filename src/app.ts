@@ -111,7 +111,7 @@ export function createApp(deps: AppDeps): Server {
     authorOf: changeAuthorOf,
     health,
   });
-  const metrics = createMetrics({ poolUsage: deps.database.usage });
+  const metrics = createMetrics({ poolUsage: deps.database.usage, feedStats: feed.stats });
   const callLog = createCallLog({ logger: deps.logger, onCall: metrics.recordCall });
   const server = createServer({
     routes,

@@ -57,14 +57,23 @@ export interface ChangeFeedDeps {
   maxChangesPerMessage?: number;
 }
 
+export interface FeedStats {
+  watchers: number;
+  buffered: number;
+  /** Reads of the feed by this process's one reader, however many watch. */
+  reads: number;
+  /** Database reads by watchers behind the buffer (resumed cursors). */
+  replays: number;
+}
+
 export interface ChangeFeed {
   /** Starts reading (once the database is ready). */
   start(): void;
   /** A write of this process committed changes: read now, and tell the other processes. */
   changed(): void;
   watch(options: WatchOptions): AsyncGenerator<WatchMessage>;
-  /** For metrics and tests. */
-  stats(): { watchers: number; buffered: number };
+  /** For metrics: open watches, buffered changes, reads of the feed and watcher replays. */
+  stats(): FeedStats;
   /** Ends every watch with UNAVAILABLE and stops reading. */
   close(): Promise<void>;
 }
@@ -99,6 +108,8 @@ export function createChangeFeed(deps: ChangeFeedDeps): ChangeFeed {
   let soon: NodeJS.Timeout | undefined;
   let listening: { close(): Promise<void> } | undefined;
   let watchers = 0;
+  let reads = 0;
+  let replays = 0;
   const wakers = new Set<() => void>();
 
   const wakeAll = () => {
@@ -127,6 +138,7 @@ export function createChangeFeed(deps: ChangeFeedDeps): ChangeFeed {
           floor = head;
         }
         const from: bigint = head;
+        reads += 1;
         const result = await deps.changes.readFeed(from, batchSize);
         if (closed) return;
         buffer.push(...result.changes);
@@ -254,6 +266,7 @@ export function createChangeFeed(deps: ChangeFeedDeps): ChangeFeed {
         } else {
           if (live) throw watcherTooSlow(bufferChanges);
           const from = position;
+          replays += 1;
           const replayed = await deps.withSignal(signal, () =>
             deps.changes.replay({ ...selection, after: from, through: known, limit: batchSize }),
           );
@@ -314,7 +327,7 @@ export function createChangeFeed(deps: ChangeFeedDeps): ChangeFeed {
       tellOthers();
     },
     watch,
-    stats: () => ({ watchers, buffered: buffer.length }),
+    stats: () => ({ watchers, buffered: buffer.length, reads, replays }),
     async close() {
       closed = true;
       clearInterval(poll);

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { FeedStats } from "../feed/change-feed.js";
 import type { NodeResponse } from "../http/node-types.js";
 import type { PoolUsage } from "../store/db.js";
 
@@ -20,18 +21,54 @@ export interface Metrics {
  * Prometheus metrics of calls (count and latency by procedure, protocol and code), of the
  * database pool (read at each scrape) and of the process.
  */
-export function createMetrics(deps: { poolUsage: () => PoolUsage }): Metrics {
+export function createMetrics(deps: {
+  poolUsage: () => PoolUsage;
+  /** The change feed's watchers, buffer and reads. */
+  feedStats?: () => FeedStats;
+}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const poolGauge = (name: string, help: string, read: (usage: PoolUsage) => number) =>
+  /** A gauge read at each scrape. */
+  const gauge = (name: string, help: string, read: () => number) =>
     new Gauge({
       name,
       help,
       registers: [registry],
       collect() {
-        this.set(read(deps.poolUsage()));
+        this.set(read());
       },
     });
+  const poolGauge = (name: string, help: string, read: (usage: PoolUsage) => number) =>
+    gauge(name, help, () => read(deps.poolUsage()));
+  const { feedStats } = deps;
+  if (feedStats) {
+    gauge("change_feed_watchers", "Open WatchCustomerChanges streams.", () => feedStats().watchers);
+    gauge(
+      "change_feed_buffered_changes",
+      "Changes the feed holds in memory for live watchers (bounded by WATCH_BUFFER_CHANGES).",
+      () => feedStats().buffered,
+    );
+    const counter = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    counter(
+      "change_feed_reads_total",
+      "Reads of the change feed by the process's one reader, however many watch.",
+      () => feedStats().reads,
+    );
+    counter(
+      "change_feed_replays_total",
+      "Database reads by watchers behind the buffer (resuming from older cursors).",
+      () => feedStats().replays,
+    );
+  }
   poolGauge("db_pool_size", "Connections the database pool may open.", (u) => u.size);
   poolGauge(
     "db_pool_in_use",
