@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createStore } from "../../src/store/index.js";
 import { hasPgBouncer, type PgBouncer, startPgBouncer } from "../support/pgbouncer.js";
 import { type Clients, startTestServer, type TestServer } from "../support/server.js";
 import { toolsPresent } from "../support/tools.js";
+import { startWatch } from "../support/watch.js";
 
 // Behind PgBouncer in transaction mode, each statement may run on another server connection:
 // prepared statements (DB_PREPARE=false turns them off) and session state do not carry over.
@@ -81,4 +83,19 @@ describe.skipIf(!present)("behind PgBouncer in transaction mode (DB_PREPARE=fals
     const { customers } = await api.inventory.listCustomers({ search: "pooled", pageSize: 100 });
     expect(customers.reduce((sum, c) => sum + c.serviceInstanceCount, 0)).toBe(500);
   }, 90_000);
+
+  it("follows the change feed without LISTEN (a transaction-mode pooler cannot hold one): by polling", async () => {
+    const watcher = await startWatch(api);
+    // Another replica's write, on a direct connection: only the poll can bring it here.
+    const elsewhere = createStore({ db: server.database.db });
+    const customer = await elsewhere.customers.create(
+      { name: "written past the pooler", referenceNumber: "", description: "" },
+      { author: { actor: "", requestId: "past-the-pooler" } },
+    );
+    await elsewhere.changes.notify("another replica");
+    const started = Date.now();
+    await watcher.until((changes) => changes.some((c) => c.customerId === customer.id), 3_000);
+    expect(Date.now() - started).toBeLessThan(1_500);
+    await watcher.stop();
+  });
 });
