@@ -348,6 +348,45 @@ describe.skipIf(!chromiumPath)("the Customer Inventory page", () => {
     }
   });
 
+  it("shows a customer's history: when, who, what changed, before → after", async () => {
+    const { context, page } = await openPage();
+    try {
+      await page.locator("#search").fill("zeta");
+      await poll(() => names(page)).toEqual(["Zeta Mobile"]);
+      await page.getByRole("button", { name: "History of Zeta Mobile" }).click();
+      const rows = page.locator("table.history tbody tr");
+      await poll(() => rows.count()).toBe(2);
+      // Newest first: the edit of "edits a customer", then the create of "adds a customer".
+      expect(await rows.nth(0).getAttribute("data-kind")).toBe("CUSTOMER_UPDATED");
+      expect(await rows.nth(0).locator("td").nth(2).textContent()).toBe("Updated");
+      expect(await rows.nth(0).locator("li").allTextContents()).toEqual([
+        "Description: 5G backhaul\nsecond line → moved to the metro ring",
+      ]);
+      expect(await rows.nth(0).locator("td").nth(1).textContent()).toBe("—");
+      expect(await rows.nth(1).locator("td").nth(2).textContent()).toBe("Created");
+      expect(await rows.nth(1).locator("li").first().textContent()).toBe("Name: Zeta Mobile");
+      // Changes made elsewhere while the history is open appear in it (the instance goes
+      // again: the tests after this one delete Zeta Mobile).
+      const { inventory, instances } = server.clients();
+      const { customers } = await inventory.listCustomers({ search: "zeta" });
+      const { serviceInstance } = await instances.createServiceInstance({
+        serviceInstance: { customerId: customers[0]?.id, name: "zeta-5g", serviceType: "L3VPN" },
+      });
+      await instances.deleteServiceInstance({ id: serviceInstance?.id as string });
+      await poll(() => rows.count()).toBe(4);
+      expect(await rows.locator("td:nth-child(3)").allTextContents()).toEqual([
+        "Service instance removed",
+        "Service instance added",
+        "Updated",
+        "Created",
+      ]);
+      expect(await rows.nth(0).locator("td").nth(3).textContent()).toContain("zeta-5g (L3VPN)");
+      await page.screenshot({ path: `${SHOTS}/history.png` });
+    } finally {
+      await context.close();
+    }
+  });
+
   it("keeps each row's Edit and Delete in view at 1280 px, however wide the columns", async () => {
     const { context, page } = await openPage();
     try {
@@ -524,6 +563,44 @@ describe.skipIf(!chromiumPath)("the Customer Inventory page", () => {
       await poll(() => page.locator('th[data-key="name"]').getAttribute("aria-sort")).toBe(
         "descending",
       );
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("stays live: others' creates, renames and deletes appear within a second, keeping the page and an open dialog", async () => {
+    const { context, page } = await openPage();
+    try {
+      await poll(() => page.locator("#feed-state").textContent()).toBe("Live");
+      await page.getByRole("button", { name: "Next" }).click();
+      await poll(() => page.getByText("Page 2", { exact: true }).count()).toBe(1);
+      const before = await names(page);
+      expect(before.length).toBeGreaterThan(2);
+      const [renamedName = "", deletedName = ""] = before;
+      await page.getByRole("button", { name: "Add customer" }).click();
+      await page.locator("#customer-name").fill("Half-typed Name");
+
+      const { inventory } = server.clients();
+      const idOf = async (name: string) =>
+        (await inventory.listCustomers({ filter: `name = "${name}"` })).customers[0]?.id;
+      const started = Date.now();
+      await inventory.updateCustomer({
+        customer: { id: await idOf(renamedName), name: `${renamedName} (renamed)` },
+        updateMask: { paths: ["name"] },
+      });
+      await inventory.deleteCustomer({ id: await idOf(deletedName) });
+      await inventory.createCustomer({ customer: { name: "Aardvark Telecom" } });
+      await poll(() => names(page)).toContain(`${renamedName} (renamed)`);
+      expect(await names(page)).not.toContain(deletedName);
+      expect(Date.now() - started).toBeLessThan(1_500);
+      // Still on page 2, the dialog still open with what was typed.
+      expect(await page.getByText("Page 2", { exact: true }).count()).toBe(1);
+      expect(await page.locator("dialog[open]").count()).toBe(1);
+      expect(await page.locator("#customer-name").inputValue()).toBe("Half-typed Name");
+      await page.keyboard.press("Escape");
+      // The new customer sorts first: it is on page 1.
+      await page.getByRole("button", { name: "Previous" }).click();
+      await poll(() => names(page).then((n) => n[0])).toBe("Aardvark Telecom");
     } finally {
       await context.close();
     }

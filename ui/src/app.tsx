@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import type { Customer } from "../../gen/customerinventory/v1/resources_pb.js";
 import {
   api,
@@ -17,10 +17,12 @@ import { CustomerTable, type Sort } from "./customer-table.js";
 import { DeleteDialog } from "./delete-dialog.js";
 import { FilterPanel } from "./filter-panel.js";
 import { formatCount } from "./format.js";
+import { HistoryDialog } from "./history-dialog.js";
 import { InstancesDialog } from "./instances-dialog.js";
 import { Pager } from "./pager.js";
 import { SavedFilters } from "./saved-filters.js";
 import { TokenBox } from "./token-box.js";
+import { useChangeFeed } from "./use-change-feed.js";
 import { useDebounced } from "./use-debounced.js";
 import { usePagedList } from "./use-paged-list.js";
 
@@ -38,7 +40,11 @@ function parseSort(orderBy: string): Sort {
 type Modal =
   | { kind: "form"; customer?: Customer }
   | { kind: "delete"; customer: Customer }
-  | { kind: "instances"; customer: Customer; highlight?: string };
+  | { kind: "instances"; customer: Customer; highlight?: string }
+  | { kind: "history"; customer: Customer };
+
+/** Live changes re-read the page at most this often. */
+const LIVE_REFRESH_MS = 250;
 
 export function App() {
   const [jwt, setJwt] = useState(storedToken.get());
@@ -55,6 +61,18 @@ export function App() {
   const [layout, setLayout] = useState<Layout>(() => loadLayout(localStorage));
   const [modal, setModal] = useState<Modal>();
   const [notice, setNotice] = useState("");
+  // Changes made elsewhere re-read the page shown, keeping its place, order, filter and any
+  // open dialog; a burst of them is one re-read.
+  const [live, setLive] = useState(0);
+  const pendingRefresh = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const liveRefresh = useCallback(() => {
+    if (pendingRefresh.current) return;
+    pendingRefresh.current = setTimeout(() => {
+      pendingRefresh.current = undefined;
+      setLive((n) => n + 1);
+    }, LIVE_REFRESH_MS);
+  }, []);
+  const feed = useChangeFeed({ token: jwt, onChanges: liveRefresh, onGap: liveRefresh });
 
   const list = usePagedList<Customer>({
     fetch: (pageToken) =>
@@ -63,7 +81,7 @@ export function App() {
         .then((r) => ({ items: r.customers, next: r.nextPageToken, total: r.totalSize })),
     query: JSON.stringify([search, filter, orderText(sort), pageSize]),
     pageSize,
-    reload: `${reload} ${jwt}`,
+    reload: `${reload} ${jwt} ${live}`,
   });
   const { page, loading } = list;
   const problem: Problem | undefined = list.error === undefined ? undefined : problemOf(list.error);
@@ -165,8 +183,21 @@ export function App() {
         )}
         <div class="status-line" aria-live="polite">
           {page && !problem && (
-            <span id="total">{totalText(page.total, Boolean(search || filter))}</span>
+            <span id="total">{totalText(page.total ?? 0, Boolean(search || filter))}</span>
           )}
+          <span
+            class={`feed feed-${feed}`}
+            id="feed-state"
+            title={
+              feed === "live"
+                ? "Changes made by others appear here as they happen"
+                : feed === "off"
+                  ? "Live updates need a valid access token"
+                  : "Reconnecting to live updates…"
+            }
+          >
+            {feed === "live" ? "Live" : feed === "off" ? "Not live" : "Reconnecting…"}
+          </span>
           {loading && <span class="status"> Loading…</span>}
           {notice && <span class="notice"> {notice}</span>}
         </div>
@@ -201,9 +232,10 @@ export function App() {
             onEdit={(customer) => setModal({ kind: "form", customer })}
             onDelete={(customer) => setModal({ kind: "delete", customer })}
             onInstances={(customer) => setModal({ kind: "instances", customer })}
+            onHistory={(customer) => setModal({ kind: "history", customer })}
           />
         )}
-        {page && page.total > 0 && (
+        {page && (page.total ?? 0) > 0 && (
           <Pager label="Pages" list={list} page={page}>
             <label>
               Rows per page{" "}
@@ -241,6 +273,13 @@ export function App() {
           onShowInstances={(customer, highlight) =>
             setModal({ kind: "instances", customer, highlight })
           }
+        />
+      )}
+      {modal?.kind === "history" && (
+        <HistoryDialog
+          customer={modal.customer}
+          reload={live}
+          onClose={() => setModal(undefined)}
         />
       )}
       {modal?.kind === "instances" && (

@@ -24,6 +24,7 @@ export function CustomerTable(props: {
   onEdit: (c: Customer) => void;
   onDelete: (c: Customer) => void;
   onInstances: (c: Customer) => void;
+  onHistory: (c: Customer) => void;
 }) {
   const { layout } = props;
   const visible = layout.order
@@ -117,7 +118,7 @@ export function CustomerTable(props: {
           {visible.map((col) => (
             <col key={col.key} style={{ width: `${layout.widths[col.key]}px` }} />
           ))}
-          {props.canEdit && <col style={{ width: "150px" }} />}
+          <col style={{ width: props.canEdit ? "220px" : "90px" }} />
         </colgroup>
         <thead>
           <tr>
@@ -193,11 +194,9 @@ export function CustomerTable(props: {
                 </th>
               );
             })}
-            {props.canEdit && (
-              <th scope="col" class="pinned">
-                <span class="label">Actions</span>
-              </th>
-            )}
+            <th scope="col" class="pinned">
+              <span class="label">Actions</span>
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -208,27 +207,36 @@ export function CustomerTable(props: {
                   {cell(c, col.key)}
                 </td>
               ))}
-              {props.canEdit && (
-                <td class="pinned">
-                  <div class="row-actions">
-                    <button
-                      type="button"
-                      onClick={() => props.onEdit(c)}
-                      aria-label={`Edit ${c.name}`}
-                    >
-                      Edit
-                    </button>
-                    <button
-                      type="button"
-                      class="danger"
-                      onClick={() => props.onDelete(c)}
-                      aria-label={`Delete ${c.name}`}
-                    >
-                      Delete
-                    </button>
-                  </div>
-                </td>
-              )}
+              <td class="pinned">
+                <div class="row-actions">
+                  <button
+                    type="button"
+                    onClick={() => props.onHistory(c)}
+                    aria-label={`History of ${c.name}`}
+                  >
+                    History
+                  </button>
+                  {props.canEdit && (
+                    <>
+                      <button
+                        type="button"
+                        onClick={() => props.onEdit(c)}
+                        aria-label={`Edit ${c.name}`}
+                      >
+                        Edit
+                      </button>
+                      <button
+                        type="button"
+                        class="danger"
+                        onClick={() => props.onDelete(c)}
+                        aria-label={`Delete ${c.name}`}
+                      >
+                        Delete
+                      </button>
+                    </>
+                  )}
+                </div>
+              </td>
             </tr>
           ))}
         </tbody>

@@ -17,7 +17,9 @@ export function Pager<T>(props: {
       {props.children}
       <span class="range">
         {shown > 0
-          ? `${formatCount(list.first)}–${formatCount(list.first + shown - 1)} of ${formatCount(page.total)}`
+          ? `${formatCount(list.first)}–${formatCount(list.first + shown - 1)}${
+              page.total === undefined ? "" : ` of ${formatCount(page.total)}`
+            }`
           : ""}
       </span>
       <button type="button" disabled={list.pageNumber === 1} onClick={list.previous}>

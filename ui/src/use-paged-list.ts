@@ -5,7 +5,8 @@ export interface ListPage<T> {
   items: T[];
   /** The next_page_token; empty on the last page. */
   next: string;
-  total: number;
+  /** How many there are on all pages, when the list says. */
+  total?: number;
 }
 
 export interface PagedList<T> {
