@@ -1,21 +1,27 @@
 /**
- * A closed-loop load generator for CreateCustomer, for `npm run bench:rpc` (h2load sends one
- * fixed body, and every create needs a name of its own). `concurrency` callers each send a
- * call and wait for its answer, for `duration` seconds after one second of warm-up; prints
- * {calls, rps, p50, p99, failed} as one JSON line.
+ * A closed-loop load generator for CreateCustomer (and, with `update`, UpdateCustomer), for
+ * `npm run bench:rpc` and `bench:feed` (h2load sends one fixed body, and every create needs
+ * a name of its own, every update a new value). `concurrency` callers each send a call and
+ * wait for its answer, for `duration` seconds after one second of warm-up; prints
+ * {calls, rps, p50, p99, failed} as one JSON line. Updates change the description of 64
+ * customers the run creates first (not measured), round robin.
  *
- *   tsx bench/create-load.ts <port> <grpc|connect-proto|connect-json-http1> <concurrency> <duration s>
+ *   tsx bench/create-load.ts <port> <grpc|connect-proto|connect-json-http1> <concurrency> <duration s> [create|update]
  */
 import http from "node:http";
 import http2 from "node:http2";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { CreateCustomerRequestSchema } from "../gen/customerinventory/v1/customer_inventory_service_pb.js";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import {
+  CreateCustomerRequestSchema,
+  CreateCustomerResponseSchema,
+  UpdateCustomerRequestSchema,
+} from "../gen/customerinventory/v1/customer_inventory_service_pb.js";
 import { grpcFrame, summarize } from "./h2load.js";
 
-const [port, protocol, concurrencyArg, durationArg] = process.argv.slice(2);
+const [port, protocol, concurrencyArg, durationArg, rpc = "create"] = process.argv.slice(2);
 const concurrency = Number(concurrencyArg);
 const durationMs = Number(durationArg) * 1000;
-const path = "/customerinventory.v1.CustomerInventoryService/CreateCustomer";
+const SERVICE = "/customerinventory.v1.CustomerInventoryService";
 const runId = `${process.pid.toString(36)}${Date.now().toString(36)}`;
 let sequence = 0;
 
@@ -31,17 +37,47 @@ function nextCustomer() {
 /** Sends one call; resolves to whether it succeeded. */
 type Call = () => Promise<boolean>;
 
-function http2Caller(kind: "grpc" | "connect-proto"): { call: Call; close(): void } {
+/** The customers updates go to, created before the measured part. */
+const targets: string[] = [];
+
+/** The next call's method and binary request. */
+function nextRequest(): { method: string; message: Uint8Array } {
+  if (rpc === "update" && targets.length > 0) {
+    const id = targets[sequence % targets.length] as string;
+    sequence += 1;
+    return {
+      method: "UpdateCustomer",
+      message: toBinary(
+        UpdateCustomerRequestSchema,
+        create(UpdateCustomerRequestSchema, {
+          customer: { id, description: `update ${runId} ${sequence}` },
+          updateMask: { paths: ["description"] },
+        }),
+      ),
+    };
+  }
+  return {
+    method: "CreateCustomer",
+    message: toBinary(
+      CreateCustomerRequestSchema,
+      create(CreateCustomerRequestSchema, { customer: nextCustomer() }),
+    ),
+  };
+}
+
+function http2Caller(kind: "grpc" | "connect-proto"): {
+  call: Call;
+  create(): Promise<string>;
+  close(): void;
+} {
   const session = http2.connect(`http://127.0.0.1:${port}`);
-  const call: Call = () =>
-    new Promise((resolve) => {
-      const message = toBinary(
-        CreateCustomerRequestSchema,
-        create(CreateCustomerRequestSchema, { customer: nextCustomer() }),
-      );
+  const send = (request: { method: string; message: Uint8Array }) =>
+    new Promise<{ ok: boolean; body: Buffer }>((resolve) => {
+      const { method, message } = request;
+      const chunks: Buffer[] = [];
       const stream = session.request({
         ":method": "POST",
-        ":path": path,
+        ":path": `${SERVICE}/${method}`,
         ...(kind === "grpc"
           ? { "content-type": "application/grpc", te: "trailers" }
           : { "content-type": "application/proto" }),
@@ -53,15 +89,29 @@ function http2Caller(kind: "grpc" | "connect-proto"): { call: Call; close(): voi
       stream.on("trailers", (trailers) => {
         ok = trailers["grpc-status"] === "0";
       });
-      stream.on("data", () => {});
-      stream.on("close", () => resolve(ok));
-      stream.on("error", () => resolve(false));
+      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+      stream.on("close", () => resolve({ ok, body: Buffer.concat(chunks) }));
+      stream.on("error", () => resolve({ ok: false, body: Buffer.alloc(0) }));
       stream.end(kind === "grpc" ? grpcFrame(message) : message);
     });
-  return { call, close: () => session.close() };
+  return {
+    call: async () => (await send(nextRequest())).ok,
+    async create() {
+      const { body } = await send({
+        method: "CreateCustomer",
+        message: toBinary(
+          CreateCustomerRequestSchema,
+          create(CreateCustomerRequestSchema, { customer: nextCustomer() }),
+        ),
+      });
+      const bytes = kind === "grpc" ? body.subarray(5) : body;
+      return fromBinary(CreateCustomerResponseSchema, bytes).customer?.id ?? "";
+    },
+    close: () => session.close(),
+  };
 }
 
-function http1JsonCaller(): { call: Call; close(): void } {
+function http1JsonCaller(): { call: Call; create(): Promise<string>; close(): void } {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const call: Call = () =>
     new Promise((resolve) => {
@@ -69,7 +119,7 @@ function http1JsonCaller(): { call: Call; close(): void } {
         {
           host: "127.0.0.1",
           port: Number(port),
-          path,
+          path: `${SERVICE}/CreateCustomer`,
           method: "POST",
           agent,
           headers: { "content-type": "application/json" },
@@ -82,7 +132,11 @@ function http1JsonCaller(): { call: Call; close(): void } {
       req.on("error", () => resolve(false));
       req.end(JSON.stringify({ customer: nextCustomer() }));
     });
-  return { call, close: () => agent.destroy() };
+  return {
+    call,
+    create: () => Promise.reject(new Error("updates are measured over HTTP/2")),
+    close: () => agent.destroy(),
+  };
 }
 
 async function main() {
@@ -90,6 +144,9 @@ async function main() {
     protocol === "connect-json-http1"
       ? http1JsonCaller()
       : http2Caller(protocol === "grpc" ? "grpc" : "connect-proto");
+  if (rpc === "update") {
+    for (let i = 0; i < 64; i++) targets.push(await caller.create());
+  }
   const start = performance.now();
   const measureFrom = start + 1000;
   const end = measureFrom + durationMs;

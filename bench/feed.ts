@@ -1,0 +1,191 @@
+/**
+ * The change feed's cost and speed, side by side in one run (see docs/benchmarks.md):
+ * - what recording costs: CreateCustomer and UpdateCustomer at 16 callers against the service
+ *   as built here and against the same service at BASELINE (the commit before the feed,
+ *   compiled in a scratch worktree: the feed has no switch to turn it off), alternating run
+ *   by run, each server on CPU 0, the load (bench/create-load.ts) on CPU 1;
+ * - delivery: commit-to-watcher latency (bench/watch-load.ts) with 1, 100 and 1,000
+ *   watchers while RATE changes a second are written.
+ * Both servers run compiled JavaScript against databases of their own on one embedded
+ * PostgreSQL.
+ *
+ *   npm run bench:feed   (BASELINE=45d8267 DURATION=10 REPS=3 WATCHERS="1 100 1000" RATE=100)
+ */
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { chmodSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import postgres from "postgres";
+import { startEmbeddedPostgres } from "../src/store/embedded-postgres.js";
+import { median } from "./h2load.js";
+
+const BASELINE = process.env.BASELINE ?? "45d8267";
+const DURATION = Number(process.env.DURATION ?? 10);
+const REPS = Number(process.env.REPS ?? 3);
+const WATCHERS = (process.env.WATCHERS ?? "1 100 1000").split(" ").map(Number);
+const RATE = Number(process.env.RATE ?? 100);
+const root = path.resolve(import.meta.dirname, "..");
+
+interface Server {
+  name: string;
+  child: ChildProcess;
+  port: number;
+}
+
+/** Starts `main` (a compiled dist/src/main.js) on CPU 0; resolves once its database is ready. */
+async function startServer(name: string, main: string, url: string, scratch: string) {
+  const log = path.join(scratch, `${name}.log`);
+  const child = spawn("taskset", ["-c", "0", process.execPath, main], {
+    cwd: path.dirname(path.dirname(path.dirname(main))),
+    env: { ...process.env, DATABASE_URL: url, PORT: "0", LOG_LEVEL: "info" },
+    stdio: ["ignore", openSync(log, "w"), "inherit"],
+  });
+  for (let waited = 0; waited < 60_000; waited += 100) {
+    const text = readFileSync(log, "utf8");
+    const port = /"port":(\d+)/.exec(text)?.[1];
+    if (port && text.includes("database ready")) return { name, child, port: Number(port) };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`${name} did not start: ${readFileSync(log, "utf8").slice(-2000)}`);
+}
+
+async function load(server: Server, rpc: "create" | "update") {
+  const { stdout } = await promisify(execFile)("taskset", [
+    "-c",
+    "1",
+    process.execPath,
+    "--import",
+    "tsx",
+    "bench/create-load.ts",
+    String(server.port),
+    "grpc",
+    "16",
+    String(DURATION),
+    rpc,
+  ]);
+  return JSON.parse(stdout) as { rps: number; p50: number; p99: number; failed: number };
+}
+
+async function watchLoad(server: Server, watchers: number) {
+  const { stdout } = await promisify(execFile)(
+    "taskset",
+    [
+      "-c",
+      "1",
+      process.execPath,
+      "--import",
+      "tsx",
+      "bench/watch-load.ts",
+      String(server.port),
+      String(watchers),
+      String(RATE),
+      String(DURATION),
+    ],
+    { maxBuffer: 1 << 20 },
+  );
+  return JSON.parse(stdout) as {
+    writes: number;
+    failed: number;
+    deliveries: number;
+    missing: number;
+    p50: number;
+    p99: number;
+    max: number;
+  };
+}
+
+const fixed = (n: number, digits = 1) => n.toFixed(digits);
+
+async function main() {
+  const scratch = mkdtempSync(path.join(tmpdir(), "bench-feed-"));
+  // Reachable by the postgres user when this runs as root: the cluster stays in here.
+  chmodSync(scratch, 0o755);
+  const worktree = path.join(scratch, "baseline");
+  const servers: Server[] = [];
+  const pg = await startEmbeddedPostgres({
+    dataDir: path.join(scratch, "pg"),
+    database: "postgres",
+    onLog: () => {},
+  });
+  try {
+    console.log(`building the service here and at ${BASELINE} (the service before the feed)…`);
+    execFileSync("npm", ["run", "build:server"], { cwd: root, stdio: "ignore" });
+    execFileSync("git", ["worktree", "add", "--detach", worktree, BASELINE], {
+      cwd: root,
+      stdio: "ignore",
+    });
+    symlinkSync(path.join(root, "node_modules"), path.join(worktree, "node_modules"));
+    execFileSync(path.join(root, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json"], {
+      cwd: worktree,
+      stdio: "inherit",
+    });
+
+    const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
+    for (const db of ["with_feed", "baseline"]) await admin.unsafe(`create database ${db}`);
+    await admin.end();
+    const urlOf = (db: string) => {
+      const u = new URL(pg.url);
+      u.pathname = `/${db}`;
+      return u.toString();
+    };
+    const withFeed = await startServer(
+      "with-feed",
+      path.join(root, "dist/src/main.js"),
+      urlOf("with_feed"),
+      scratch,
+    );
+    servers.push(withFeed);
+    const baseline = await startServer(
+      "baseline",
+      path.join(worktree, "dist/src/main.js"),
+      urlOf("baseline"),
+      scratch,
+    );
+    servers.push(baseline);
+
+    console.log(`\n## Recording cost: gRPC, 16 callers, ${DURATION} s per run, ${REPS} runs each, alternating`);
+    console.log("| call | without the feed (calls/s) | with the feed (calls/s) | ratio | p99 without / with (ms) |");
+    console.log("|---|---|---|---|---|");
+    for (const rpc of ["create", "update"] as const) {
+      const results: Record<string, { rps: number[]; p99: number[] }> = {
+        baseline: { rps: [], p99: [] },
+        "with-feed": { rps: [], p99: [] },
+      };
+      for (let rep = 0; rep < REPS; rep++) {
+        for (const server of rep % 2 === 0 ? [baseline, withFeed] : [withFeed, baseline]) {
+          const r = await load(server, rpc);
+          if (r.failed > 0) throw new Error(`${server.name} ${rpc}: ${r.failed} calls failed`);
+          results[server.name]?.rps.push(r.rps);
+          results[server.name]?.p99.push(r.p99);
+        }
+      }
+      const without = median(results.baseline?.rps ?? []);
+      const withIt = median(results["with-feed"]?.rps ?? []);
+      console.log(
+        `| ${rpc === "create" ? "CreateCustomer" : "UpdateCustomer"} | ${fixed(without, 0)} | ${fixed(withIt, 0)} | ${fixed(withIt / without, 2)} | ${fixed(median(results.baseline?.p99 ?? []))} / ${fixed(median(results["with-feed"]?.p99 ?? []))} |`,
+      );
+    }
+
+    console.log(`\n## Delivery latency: ${RATE} creates/s for ${DURATION} s, commit acknowledged → watcher`);
+    console.log("| watchers | deliveries | missing | p50 (ms) | p99 (ms) | max (ms) |");
+    console.log("|---|---|---|---|---|---|");
+    for (const watchers of WATCHERS) {
+      const r = await watchLoad(withFeed, watchers);
+      console.log(
+        `| ${watchers} | ${r.deliveries} | ${r.missing} | ${fixed(r.p50)} | ${fixed(r.p99)} | ${fixed(r.max)} |`,
+      );
+    }
+  } finally {
+    for (const s of servers) s.child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 1_000));
+    await pg.stop();
+    try {
+      execFileSync("git", ["worktree", "remove", "--force", worktree], { cwd: root, stdio: "ignore" });
+    } catch {}
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+await main();

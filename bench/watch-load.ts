@@ -1,0 +1,162 @@
+/**
+ * Delivery latency of the change feed, for `npm run bench:feed`: `watchers` WatchCustomerChanges
+ * streams (raw gRPC over HTTP/2, 200 per connection) while one writer creates `rate`
+ * customers a second for `duration` seconds. A change's latency is the time from its
+ * create's acknowledgement (the commit happened before it) to its arrival at a watcher; the
+ * writer is alone, so the k-th change a watcher receives is the k-th create. Prints
+ * {watchers, writes, deliveries, missing, p50, p99, max} as one JSON line.
+ *
+ *   tsx bench/watch-load.ts <port> <watchers> <rate per s> <duration s>
+ */
+import http2 from "node:http2";
+import { create, toBinary } from "@bufbuild/protobuf";
+import {
+  CreateCustomerRequestSchema,
+  WatchCustomerChangesRequestSchema,
+} from "../gen/customerinventory/v1/customer_inventory_service_pb.js";
+import { grpcFrame, summarize } from "./h2load.js";
+
+const [portArg, watchersArg, rateArg, durationArg] = process.argv.slice(2);
+const port = Number(portArg);
+const watcherCount = Number(watchersArg);
+const rate = Number(rateArg);
+const durationMs = Number(durationArg) * 1000;
+const SERVICE = "/customerinventory.v1.CustomerInventoryService";
+const PER_CONNECTION = 200;
+
+/** Reads a varint at `at`; returns [value, next offset]. */
+function varint(bytes: Uint8Array, at: number): [number, number] {
+  let value = 0;
+  let shift = 0;
+  let i = at;
+  for (;;) {
+    const b = bytes[i++] as number;
+    value += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) return [value, i];
+    shift += 7;
+  }
+}
+
+/** The number of changes (field 1) in a WatchCustomerChangesResponse, without decoding them. */
+function countChanges(message: Uint8Array): number {
+  let count = 0;
+  let at = 0;
+  while (at < message.length) {
+    const [tag, afterTag] = varint(message, at);
+    const [length, afterLength] = varint(message, afterTag);
+    if (tag >>> 3 === 1) count += 1;
+    at = afterLength + length;
+  }
+  return count;
+}
+
+/** One watcher: a stream whose gRPC frames are counted as they arrive. */
+function watch(session: http2.ClientHttp2Session, onChanges: (n: number, at: number) => void) {
+  const stream = session.request({
+    ":method": "POST",
+    ":path": `${SERVICE}/WatchCustomerChanges`,
+    "content-type": "application/grpc",
+    te: "trailers",
+  });
+  let pending = Buffer.alloc(0);
+  stream.on("data", (chunk: Buffer) => {
+    const at = performance.now();
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    while (pending.length >= 5) {
+      const length = pending.readUInt32BE(1);
+      if (pending.length < 5 + length) break;
+      const n = countChanges(pending.subarray(5, 5 + length));
+      if (n > 0) onChanges(n, at);
+      pending = pending.subarray(5 + length);
+    }
+  });
+  stream.on("error", () => {});
+  stream.end(grpcFrame(toBinary(WatchCustomerChangesRequestSchema, create(WatchCustomerChangesRequestSchema))));
+  return stream;
+}
+
+async function main() {
+  const sessions = Array.from({ length: Math.ceil(watcherCount / PER_CONNECTION) }, () =>
+    http2.connect(`http://127.0.0.1:${port}`),
+  );
+  const arrivals: number[][] = Array.from({ length: watcherCount }, () => []);
+  const streams = arrivals.map((times, i) =>
+    watch(sessions[Math.floor(i / PER_CONNECTION)] as http2.ClientHttp2Session, (n, at) => {
+      for (let k = 0; k < n; k++) times.push(at);
+    }),
+  );
+  // Let every stream open (its first message, a heartbeat, carries no changes).
+  await new Promise((r) => setTimeout(r, 2_000));
+
+  const writer = http2.connect(`http://127.0.0.1:${port}`);
+  const acknowledged: number[] = [];
+  const runId = `${process.pid.toString(36)}${Date.now().toString(36)}`;
+  let failed = 0;
+  const createOne = (k: number) =>
+    new Promise<void>((resolve) => {
+      const stream = writer.request({
+        ":method": "POST",
+        ":path": `${SERVICE}/CreateCustomer`,
+        "content-type": "application/grpc",
+        te: "trailers",
+      });
+      let ok = false;
+      stream.on("trailers", (t) => {
+        ok = t["grpc-status"] === "0";
+      });
+      stream.on("data", () => {});
+      stream.on("close", () => {
+        if (ok) acknowledged[k] = performance.now();
+        else failed += 1;
+        resolve();
+      });
+      stream.end(
+        grpcFrame(
+          toBinary(
+            CreateCustomerRequestSchema,
+            create(CreateCustomerRequestSchema, { customer: { name: `Watched ${runId} ${k}` } }),
+          ),
+        ),
+      );
+    });
+  // Sequential, one every 1/rate s: the feed order is the order of the writes.
+  const writes = Math.round((rate * durationMs) / 1000);
+  const start = performance.now();
+  for (let k = 0; k < writes; k++) {
+    const due = start + (k * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    await createOne(k);
+  }
+  await new Promise((r) => setTimeout(r, 2_000));
+
+  const latencies: number[] = [];
+  let missing = 0;
+  for (const times of arrivals) {
+    for (let k = 0; k < writes; k++) {
+      const ack = acknowledged[k];
+      const at = times[k];
+      if (ack === undefined) continue;
+      if (at === undefined) missing += 1;
+      else latencies.push(Math.max(0, at - ack));
+    }
+  }
+  for (const s of streams) s.close();
+  for (const s of sessions) s.close();
+  writer.close();
+  const { p50, p99 } = summarize(latencies);
+  process.stdout.write(
+    `${JSON.stringify({
+      watchers: watcherCount,
+      writes,
+      failed,
+      deliveries: latencies.length,
+      missing,
+      p50,
+      p99,
+      max: Math.max(0, ...latencies),
+    })}\n`,
+  );
+}
+
+await main();
