@@ -51,7 +51,22 @@ async function startServer(name: string, main: string, url: string, scratch: str
   throw new Error(`${name} did not start: ${readFileSync(log, "utf8").slice(-2000)}`);
 }
 
+/** CPU time (user + system) the process has used, in milliseconds. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/** A run of `rpc` against `server`, with the server's CPU time per call. */
 async function load(server: Server, rpc: "create" | "update") {
+  const pid = server.child.pid as number;
+  const before = cpuMs(pid);
+  const result = await loadOnly(server, rpc);
+  // The run includes a second of warm-up (and for updates 64 creates): counted in, a little high.
+  return { ...result, cpuUs: ((cpuMs(pid) - before) * 1000) / (result.rps * (DURATION + 1)) };
+}
+
+async function loadOnly(server: Server, rpc: "create" | "update") {
   const { stdout } = await promisify(execFile)("taskset", [
     "-c",
     "1",
@@ -145,13 +160,17 @@ async function main() {
     );
     servers.push(baseline);
 
-    console.log(`\n## Recording cost: gRPC, 16 callers, ${DURATION} s per run, ${REPS} runs each, alternating`);
-    console.log("| call | without the feed (calls/s) | with the feed (calls/s) | ratio | p99 without / with (ms) |");
-    console.log("|---|---|---|---|---|");
+    console.log(
+      `\n## Recording cost: gRPC, 16 callers, ${DURATION} s per run, ${REPS} runs each, alternating`,
+    );
+    console.log(
+      "| call | without the feed (calls/s) | with the feed (calls/s) | ratio | p99 without / with (ms) | server CPU per call without / with (µs) |",
+    );
+    console.log("|---|---|---|---|---|---|");
     for (const rpc of ["create", "update"] as const) {
-      const results: Record<string, { rps: number[]; p99: number[] }> = {
-        baseline: { rps: [], p99: [] },
-        "with-feed": { rps: [], p99: [] },
+      const results: Record<string, { rps: number[]; p99: number[]; cpu: number[] }> = {
+        baseline: { rps: [], p99: [], cpu: [] },
+        "with-feed": { rps: [], p99: [], cpu: [] },
       };
       for (let rep = 0; rep < REPS; rep++) {
         for (const server of rep % 2 === 0 ? [baseline, withFeed] : [withFeed, baseline]) {
@@ -159,16 +178,19 @@ async function main() {
           if (r.failed > 0) throw new Error(`${server.name} ${rpc}: ${r.failed} calls failed`);
           results[server.name]?.rps.push(r.rps);
           results[server.name]?.p99.push(r.p99);
+          results[server.name]?.cpu.push(r.cpuUs);
         }
       }
       const without = median(results.baseline?.rps ?? []);
       const withIt = median(results["with-feed"]?.rps ?? []);
       console.log(
-        `| ${rpc === "create" ? "CreateCustomer" : "UpdateCustomer"} | ${fixed(without, 0)} | ${fixed(withIt, 0)} | ${fixed(withIt / without, 2)} | ${fixed(median(results.baseline?.p99 ?? []))} / ${fixed(median(results["with-feed"]?.p99 ?? []))} |`,
+        `| ${rpc === "create" ? "CreateCustomer" : "UpdateCustomer"} | ${fixed(without, 0)} | ${fixed(withIt, 0)} | ${fixed(withIt / without, 2)} | ${fixed(median(results.baseline?.p99 ?? []))} / ${fixed(median(results["with-feed"]?.p99 ?? []))} | ${fixed(median(results.baseline?.cpu ?? []), 0)} / ${fixed(median(results["with-feed"]?.cpu ?? []), 0)} |`,
       );
     }
 
-    console.log(`\n## Delivery latency: ${RATE} creates/s for ${DURATION} s, commit acknowledged → watcher`);
+    console.log(
+      `\n## Delivery latency: ${RATE} creates/s for ${DURATION} s, commit acknowledged → watcher`,
+    );
     console.log("| watchers | deliveries | missing | p50 (ms) | p99 (ms) | max (ms) |");
     console.log("|---|---|---|---|---|---|");
     for (const watchers of WATCHERS) {
@@ -182,7 +204,10 @@ async function main() {
     await new Promise((r) => setTimeout(r, 1_000));
     await pg.stop();
     try {
-      execFileSync("git", ["worktree", "remove", "--force", worktree], { cwd: root, stdio: "ignore" });
+      execFileSync("git", ["worktree", "remove", "--force", worktree], {
+        cwd: root,
+        stdio: "ignore",
+      });
     } catch {}
     rmSync(scratch, { recursive: true, force: true });
   }

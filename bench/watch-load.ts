@@ -58,7 +58,7 @@ function watch(session: http2.ClientHttp2Session, onChanges: (n: number, at: num
     "content-type": "application/grpc",
     te: "trailers",
   });
-  let pending = Buffer.alloc(0);
+  let pending: Buffer = Buffer.alloc(0);
   stream.on("data", (chunk: Buffer) => {
     const at = performance.now();
     pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
@@ -71,7 +71,11 @@ function watch(session: http2.ClientHttp2Session, onChanges: (n: number, at: num
     }
   });
   stream.on("error", () => {});
-  stream.end(grpcFrame(toBinary(WatchCustomerChangesRequestSchema, create(WatchCustomerChangesRequestSchema))));
+  stream.end(
+    grpcFrame(
+      toBinary(WatchCustomerChangesRequestSchema, create(WatchCustomerChangesRequestSchema)),
+    ),
+  );
   return stream;
 }
 

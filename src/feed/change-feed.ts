@@ -86,6 +86,9 @@ export interface ChangeFeed {
  * of it (its client stopped reading) is ended with RESOURCE_EXHAUSTED. Nothing is queued per
  * watcher: a watcher's stream only holds what its transport holds.
  */
+/** Other processes hear of this one's commits at least this far apart. */
+const NOTIFY_INTERVAL_MS = 5;
+
 export function createChangeFeed(deps: ChangeFeedDeps): ChangeFeed {
   const pollIntervalMs = deps.pollIntervalMs ?? 500;
   const heartbeatMs = deps.heartbeatMs ?? 15_000;
@@ -167,7 +170,12 @@ export function createChangeFeed(deps: ChangeFeedDeps): ChangeFeed {
 
   let notifying = false;
   let notifyAgain = false;
-  /** At most one NOTIFY in flight per process: commits during it share the next one. */
+  /**
+   * At most one NOTIFY in flight per process, and one per NOTIFY_INTERVAL_MS: the commits
+   * in between share the next one. (A NOTIFY is a transaction of its own, committed after
+   * the change: inside the change's transaction it would serialize every commit on
+   * PostgreSQL's notification queue lock.)
+   */
   function tellOthers() {
     if (!deps.notify || closed) return;
     if (notifying) {
@@ -175,15 +183,22 @@ export function createChangeFeed(deps: ChangeFeedDeps): ChangeFeed {
       return;
     }
     notifying = true;
+    const sent = Date.now();
     deps
       .notify(self)
       .catch((err: unknown) => deps.logger.warn({ err }, "NOTIFY of a change failed"))
       .finally(() => {
-        notifying = false;
-        if (notifyAgain) {
-          notifyAgain = false;
-          tellOthers();
-        }
+        const pause = NOTIFY_INTERVAL_MS - (Date.now() - sent);
+        setTimeout(
+          () => {
+            notifying = false;
+            if (notifyAgain) {
+              notifyAgain = false;
+              tellOthers();
+            }
+          },
+          Math.max(0, pause),
+        ).unref();
       });
   }
 
@@ -231,6 +246,7 @@ export function createChangeFeed(deps: ChangeFeedDeps): ChangeFeed {
     /** Once a watcher has read from the buffer, falling out of it means it stopped reading. */
     let live = false;
     watchers += 1;
+    void read();
     try {
       // At once: the watcher knows its stream is open and holds a cursor before any change.
       yield { changes: [], position: { position, skip } };
@@ -323,7 +339,8 @@ export function createChangeFeed(deps: ChangeFeedDeps): ChangeFeed {
       }
     },
     changed() {
-      void read();
+      // Without a watcher here, the poll keeps the head fresh enough for the next one.
+      if (watchers > 0) void read();
       tellOthers();
     },
     watch,

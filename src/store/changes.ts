@@ -101,30 +101,36 @@ export async function recordChanges(
 }
 
 /**
- * One statement that runs `insert` (an INSERT ... RETURNING the customer's columns) and
- * records its CUSTOMER_CREATED: atomic without a transaction's extra round trips. Returns
- * the customer as recorded.
+ * One statement that runs `write` (an INSERT, UPDATE or DELETE of one customer, RETURNING its
+ * columns) and records its change with the customer as written (for a delete: as it was):
+ * atomic without the round trips of a transaction, or of a second statement in one.
+ * Returns the customer as recorded; undefined when `write` touched no row.
  */
-export async function insertRecordingCreate(
+export async function writeRecordingCustomer(
   executor: Executor,
-  insert: SQL,
+  write: SQL,
+  change: Pick<NewChange, "kind" | "previousCustomer" | "changedFields">,
   author: ChangeAuthor,
-): Promise<Customer> {
+): Promise<Customer | undefined> {
   const { actor, actorKey, requestId } = authorColumns(author);
+  const json = (value: unknown) =>
+    value === undefined ? sql`null` : sql`${JSON.stringify(value)}::jsonb`;
   const rows = await executor.execute<{ customer: unknown }>(sql`
-    with created as (${insert}),
+    with written as (${write}),
     recorded as (
-      insert into ${customerChanges}
-        (sequence, kind, customer_id, actor, actor_key, request_id, customer)
-      select ${sequenceOf(0)}, 'CUSTOMER_CREATED', id, ${actor}, ${actorKey}, ${requestId},
+      insert into ${customerChanges} (sequence, kind, customer_id, actor, actor_key, request_id,
+        customer, previous_customer, changed_fields)
+      select ${sequenceOf(0)}, ${change.kind}, id, ${actor}, ${actorKey}, ${requestId},
         jsonb_build_object(
           'id', id, 'name', name, 'referenceNumber', coalesce(reference_number, ''),
           'description', description, 'serviceInstanceCount', service_instance_count,
-          'createTime', create_time, 'updateTime', update_time, 'etag', etag)
-      from created
+          'createTime', create_time, 'updateTime', update_time, 'etag', etag),
+        ${json(change.previousCustomer)}, ${json(change.changedFields)}
+      from written
       returning customer)
     select customer from recorded`);
-  return reviveCustomer(rows[0]?.customer);
+  const [row] = rows;
+  return row ? reviveCustomer(row.customer) : undefined;
 }
 
 /** A customer stored as JSON (a change or an idempotency record) as a Customer again. */

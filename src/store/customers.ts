@@ -21,7 +21,7 @@ import {
 import type { FilterExpr } from "../filter/ast.js";
 import { compileFilter, type FilterColumns, requiresSubstringMatch } from "../filter/compile.js";
 import type { OrderKey } from "../filter/order-by.js";
-import { insertRecordingCreate, recordChanges, reviveCustomer } from "./changes.js";
+import { reviveCustomer, writeRecordingCustomer } from "./changes.js";
 import type { Database, Executor } from "./db.js";
 import { violatedConstraint } from "./driver-errors.js";
 import { writeOnce } from "./idempotency.js";
@@ -260,16 +260,17 @@ export function createCustomerStore({
 
     async create(fields, options) {
       const id = newUlid();
-      const insert = (executor: Executor) =>
-        insertRecordingCreate(
+      const insert = async (executor: Executor) =>
+        (await writeRecordingCustomer(
           executor,
           executor
             .insert(customers)
             .values({ id, ...derivedColumns(id, fields), etag: randomBase32(16) })
             .returning(customerColumns)
             .getSQL(),
+          { kind: "CUSTOMER_CREATED" },
           options.author,
-        );
+        )) as Customer;
       const { idempotencyKey: key, validateOnly: dryRun } = options;
       try {
         // One statement (the insert and its change record) is atomic by itself: a
@@ -303,25 +304,25 @@ export function createCustomerStore({
               next.referenceNumber === (current.referenceNumber ?? "") &&
               next.description === current.description;
             if (unchanged) return { customer: before, changed: false };
-            const [row] = await tx
-              .update(customers)
-              .set({
-                ...derivedColumns(id, next),
-                etag: randomBase32(16),
-                updateTime: sql`now()`,
-              })
-              .where(eq(customers.id, id))
-              .returning(customerColumns);
-            const after = toCustomer(row as CustomerRow);
-            await recordChanges(tx, options.author, [
+            const after = (await writeRecordingCustomer(
+              tx,
+              tx
+                .update(customers)
+                .set({
+                  ...derivedColumns(id, next),
+                  etag: randomBase32(16),
+                  updateTime: sql`now()`,
+                })
+                .where(eq(customers.id, id))
+                .returning(customerColumns)
+                .getSQL(),
               {
                 kind: "CUSTOMER_UPDATED",
-                customerId: id,
-                customer: after,
                 previousCustomer: before,
-                changedFields: changedFields(before, after),
+                changedFields: changedFields(before, { ...before, ...next }),
               },
-            ]);
+              options.author,
+            )) as Customer;
             return { customer: after, changed: true };
           },
           { dryRun: options.validateOnly },
@@ -354,10 +355,12 @@ export function createCustomerStore({
             );
           }
           // The foreign key (ON DELETE RESTRICT) stays the last word if the counter ever lied.
-          await tx.delete(customers).where(eq(customers.id, id));
-          await recordChanges(tx, options.author, [
-            { kind: "CUSTOMER_DELETED", customerId: id, customer: toCustomer(current) },
-          ]);
+          await writeRecordingCustomer(
+            tx,
+            tx.delete(customers).where(eq(customers.id, id)).returning(customerColumns).getSQL(),
+            { kind: "CUSTOMER_DELETED" },
+            options.author,
+          );
         },
         { dryRun: options.validateOnly },
       );
