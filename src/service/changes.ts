@@ -1,6 +1,14 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { CustomerInventoryService } from "../../gen/customerinventory/v1/customer_inventory_service_pb.js";
-import type { CustomerChange as CustomerChangeMessage } from "../../gen/customerinventory/v1/resources_pb.js";
+import {
+  type CustomerInventoryService,
+  WatchCustomerChangesResponseSchema,
+} from "../../gen/customerinventory/v1/customer_inventory_service_pb.js";
+import {
+  type CustomerChange as CustomerChangeMessage,
+  CustomerChangeSchema,
+} from "../../gen/customerinventory/v1/resources_pb.js";
 import type { CustomerChange } from "../domain/types.js";
 import type { ChangeFeed } from "../feed/change-feed.js";
 import { changeMatcher } from "../feed/change-filter.js";
@@ -45,6 +53,27 @@ export function createChangeHandlers({
     return message;
   };
 
+  // Binary streams get each change encoded once for all their watchers: the message carries
+  // the encoded changes as its field 1, written out verbatim (protobuf's unknown fields).
+  const encoded = new WeakMap<CustomerChange, Uint8Array>();
+  const encodedOf = (change: CustomerChange) => {
+    let data = encoded.get(change);
+    if (!data) {
+      data = new BinaryWriter().bytes(toBinary(CustomerChangeSchema, toProto(change))).finish();
+      encoded.set(change, data);
+    }
+    return data;
+  };
+  const binaryMessage = (changes: CustomerChange[], cursor: string) => {
+    const message = create(WatchCustomerChangesResponseSchema, { cursor });
+    message.$unknown = changes.map((c) => ({
+      no: 1,
+      wireType: WireType.LengthDelimited,
+      data: encodedOf(c),
+    }));
+    return message;
+  };
+
   return {
     async listCustomerChanges(req) {
       const { selection, limit } = checkRequest((check) => ({
@@ -67,8 +96,12 @@ export function createChangeHandlers({
         matches: changeMatcher(selection),
         signal: context.signal,
       });
+      const binary = !(context.requestHeader.get("content-type") ?? "").includes("json");
       for await (const message of messages) {
-        yield { changes: message.changes.map(toProto), cursor: cursors.encode(message.position) };
+        const cursor = cursors.encode(message.position);
+        yield binary
+          ? binaryMessage(message.changes, cursor)
+          : { changes: message.changes.map(toProto), cursor };
       }
     },
   };
