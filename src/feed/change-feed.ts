@@ -169,7 +169,7 @@ export function createChangeFeed(deps: ChangeFeedDeps): ChangeFeed {
     }
   }
 
-  /** A read soon after a commit, at most one per READ_INTERVAL_MS. */
+  /** A read soon after a commit: at most one per readIntervalMs(watchers). */
   function readPaced() {
     if (paced) return;
     const wait = lastRead + readIntervalMs(watchers) - Date.now();
