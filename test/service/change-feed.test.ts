@@ -158,6 +158,24 @@ describe("replicas", () => {
   });
 });
 
+describe("deadlines", () => {
+  it("does not apply the server's default deadline to a watch", async () => {
+    const server = await startTestServer({
+      defaultDeadlineMs: 300,
+      changeFeed: { heartbeatMs: 100 },
+    });
+    try {
+      const watcher = await startWatch(server.clients("grpc"));
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(watcher.ended()).toBeUndefined();
+      expect(watcher.messages.length).toBeGreaterThanOrEqual(5);
+      await watcher.stop();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("shutdown", () => {
   it("ends open watches with UNAVAILABLE at once instead of waiting for them", async () => {
     const server = await startTestServer();

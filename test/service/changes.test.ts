@@ -478,6 +478,20 @@ describe("WatchCustomerChanges", () => {
     expect((await historyOf(customer.id)).length).toBe(0);
   });
 
+  it("ends at the client's own deadline with DEADLINE_EXCEEDED", async () => {
+    const headers = { authorization: tokens.victor as string };
+    const { inventory } = server.clients("grpc");
+    const started = Date.now();
+    const err = await callError(async () => {
+      for await (const _ of inventory.watchCustomerChanges({}, { headers, timeoutMs: 700 })) {
+        // heartbeats every 300 ms until the deadline
+      }
+    });
+    expect(err.code).toBe(Code.DeadlineExceeded);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(650);
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
   it("needs a token, and a viewer may watch but not write", async () => {
     const err = await callError(() => startWatch(clients, {}));
     expect(err.code).toBe(Code.Unauthenticated);
