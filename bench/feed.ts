@@ -12,14 +12,13 @@
  *   npm run bench:feed   (BASELINE=45d8267 DURATION=10 REPS=3 WATCHERS="1 100 1000" RATE=100
  *                         PARTS="recording delivery")
  */
-import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import postgres from "postgres";
 import { startEmbeddedPostgres } from "../src/store/embedded-postgres.js";
-import { median } from "./h2load.js";
+import { median, runOnCpu1 } from "./h2load.js";
 
 const BASELINE = process.env.BASELINE ?? "45d8267";
 const DURATION = Number(process.env.DURATION ?? 10);
@@ -68,41 +67,15 @@ async function load(server: Server, rpc: "create" | "update") {
   return { ...result, cpuUs: ((cpuMs(pid) - before) * 1000) / (result.rps * (DURATION + 1)) };
 }
 
-async function loadOnly(server: Server, rpc: "create" | "update") {
-  const { stdout } = await promisify(execFile)("taskset", [
-    "-c",
-    "1",
-    process.execPath,
-    "--import",
-    "tsx",
+function loadOnly(server: Server, rpc: "create" | "update") {
+  return runOnCpu1<{ rps: number; p50: number; p99: number; failed: number }>(
     "bench/create-load.ts",
-    String(server.port),
-    "grpc",
-    "16",
-    String(DURATION),
-    rpc,
-  ]);
-  return JSON.parse(stdout) as { rps: number; p50: number; p99: number; failed: number };
+    [server.port, "grpc", 16, DURATION, rpc],
+  );
 }
 
-async function watchLoad(server: Server, watchers: number) {
-  const { stdout } = await promisify(execFile)(
-    "taskset",
-    [
-      "-c",
-      "1",
-      process.execPath,
-      "--import",
-      "tsx",
-      "bench/watch-load.ts",
-      String(server.port),
-      String(watchers),
-      String(RATE),
-      String(DURATION),
-    ],
-    { maxBuffer: 1 << 20 },
-  );
-  return JSON.parse(stdout) as {
+function watchLoad(server: Server, watchers: number) {
+  return runOnCpu1<{
     writes: number;
     failed: number;
     deliveries: number;
@@ -111,7 +84,7 @@ async function watchLoad(server: Server, watchers: number) {
     p99: number;
     max: number;
     writeRate: number;
-  };
+  }>("bench/watch-load.ts", [server.port, watchers, RATE, DURATION]);
 }
 
 const fixed = (n: number, digits = 1) => n.toFixed(digits);

@@ -1,5 +1,6 @@
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { promisify } from "node:util";
 
 /** Shared pieces of the h2load benchmarks: request bodies and latency summaries. */
 
@@ -36,4 +37,14 @@ export function readLatencyLog(file: string): number[] {
     .trim()
     .split("\n")
     .map((line) => Number(line.split("\t")[2]) / 1000);
+}
+
+/** Runs a TypeScript load generator of bench/ on CPU 1 and parses the JSON line it prints. */
+export async function runOnCpu1<T>(script: string, args: (string | number)[]): Promise<T> {
+  const { stdout } = await promisify(execFile)(
+    "taskset",
+    ["-c", "1", process.execPath, "--import", "tsx", script, ...args.map(String)],
+    { maxBuffer: 1 << 20 },
+  );
+  return JSON.parse(stdout) as T;
 }

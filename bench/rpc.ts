@@ -19,7 +19,14 @@ import { GetCustomerRequestSchema } from "../gen/customerinventory/v1/customer_i
 import { startEmbeddedPostgres } from "../src/store/embedded-postgres.js";
 import { migrateDatabase } from "../src/store/migrate.js";
 import { loadCustomers } from "../test/support/synthetic-customers.js";
-import { grpcFrame, median, readLatencyLog, requireH2load, summarize } from "./h2load.js";
+import {
+  grpcFrame,
+  median,
+  readLatencyLog,
+  requireH2load,
+  runOnCpu1,
+  summarize,
+} from "./h2load.js";
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const DURATION = Number(process.env.DURATION ?? 10);
@@ -114,20 +121,13 @@ interface LoadResult {
 }
 
 /** CreateCustomer from bench/create-load.ts on CPU 1 (every create needs a name of its own). */
-async function createLoad(target: Target, concurrency: number, seconds: number) {
-  const { stdout } = await promisify(execFile)("taskset", [
-    "-c",
-    "1",
-    process.execPath,
-    "--import",
-    "tsx",
-    "bench/create-load.ts",
-    String(target.port),
+function createLoad(target: Target, concurrency: number, seconds: number) {
+  return runOnCpu1<LoadResult>("bench/create-load.ts", [
+    target.port,
     target.protocol,
-    String(concurrency),
-    String(seconds),
+    concurrency,
+    seconds,
   ]);
-  return JSON.parse(stdout) as LoadResult;
 }
 
 /**
