@@ -353,7 +353,8 @@ export function createChangeFeed(deps: ChangeFeedDeps): ChangeFeed {
             if (payload !== self && watchers > 0) readPaced();
           })
           .then((l) => {
-            if (closed) void l.close();
+            // Closed while LISTEN was being set up: its connection may be ending already.
+            if (closed) l.close().catch(() => {});
             else listening = l;
           })
           .catch((err: unknown) =>
