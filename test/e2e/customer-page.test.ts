@@ -572,8 +572,11 @@ describe.skipIf(!chromiumPath)("the Customer Inventory page", () => {
     const { context, page } = await openPage();
     try {
       await poll(() => page.locator("#feed-state").textContent()).toBe("Live");
+      const firstPage = await names(page);
       await page.getByRole("button", { name: "Next" }).click();
       await poll(() => page.getByText("Page 2", { exact: true }).count()).toBe(1);
+      // Page 1 stays on screen while page 2 loads.
+      await poll(async () => (await names(page))[0] !== firstPage[0]).toBe(true);
       const before = await names(page);
       expect(before.length).toBeGreaterThan(2);
       // Two customers of this page without service instances (those could not be deleted).
