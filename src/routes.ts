@@ -3,6 +3,7 @@ import { CustomerInventoryService } from "../gen/customerinventory/v1/customer_i
 import { ServiceInstanceService } from "../gen/customerinventory/v1/service_instance_service_pb.js";
 import { Health as HealthService } from "../gen/grpc/health/v1/health_pb.js";
 import type { Health } from "./observability/health.js";
+import { createBulkHandlers } from "./service/bulk.js";
 import { type ChangeHandlerDeps, createChangeHandlers } from "./service/changes.js";
 import { createCustomerHandlers, type HandlerDeps } from "./service/customers.js";
 import { createHealthHandlers } from "./service/health.js";
@@ -28,6 +29,7 @@ export function createRoutes(
       ...createListServiceInstancesHandler(deps),
       ...createSavedFilterHandlers(deps),
       ...createChangeHandlers(deps),
+      ...createBulkHandlers(deps),
     });
     router.service(ServiceInstanceService, createServiceInstanceHandlers(deps));
     router.service(HealthService, createHealthHandlers(deps.health));

@@ -34,15 +34,22 @@ const pathFields: Record<(typeof mutableCustomerPaths)[number], keyof CustomerFi
   description: "description",
 };
 
-/** Cleans the fields of `customer` named in `fields`, pushing a violation for each bad one. */
-function cleanCustomerFields(
+/**
+ * Cleans the fields of `customer` named in `fields`, pushing a violation for each bad one,
+ * named under `path` (`customer.name`, `customers[3].name`).
+ */
+export function cleanCustomerFields(
   customer: CustomerMessage | undefined,
   fields: Iterable<keyof CustomerFields>,
   violations: FieldViolation[],
+  path = "customer",
 ): Partial<CustomerFields> {
   const clean: Partial<CustomerFields> = {};
   for (const field of fields) {
-    const value = cleanText(customer?.[field] ?? "", customerFieldRules[field], violations);
+    const rule = customerFieldRules[field];
+    const named =
+      path === "customer" ? rule : { ...rule, field: rule.field.replace("customer", path) };
+    const value = cleanText(customer?.[field] ?? "", named, violations);
     if (value !== undefined) clean[field] = value;
   }
   return clean;

@@ -38,15 +38,15 @@ import { transact } from "./transaction.js";
 
 // Everything a Customer and a page token need: not the search text and description key,
 // which are only ever read by PostgreSQL and would double the bytes of a page.
-const {
+export const {
   searchText: _searchText,
   descriptionKey: _descriptionKey,
   ...customerColumns
 } = getTableColumns(customers);
 
-type CustomerRow = Omit<typeof customers.$inferSelect, "searchText" | "descriptionKey">;
+export type CustomerRow = Omit<typeof customers.$inferSelect, "searchText" | "descriptionKey">;
 
-const toCustomer = (row: CustomerRow): Customer => ({
+export const toCustomer = (row: CustomerRow): Customer => ({
   id: row.id,
   name: row.name,
   referenceNumber: row.referenceNumber ?? "",
@@ -64,11 +64,11 @@ const fieldOf: Record<ChangeableCustomerField, keyof CustomerFields> = {
 };
 
 /** The mutable fields whose values differ, in the contract's order. */
-const changedFields = (before: Customer, after: Customer) =>
+export const changedFields = (before: Customer, after: Customer) =>
   changeableCustomerFields.filter((field) => before[fieldOf[field]] !== after[fieldOf[field]]);
 
 /** The columns derived from the mutable fields: normalized keys and the search document. */
-function derivedColumns(id: string, fields: CustomerFields) {
+export function derivedColumns(id: string, fields: CustomerFields) {
   const referenceKey = fields.referenceNumber === "" ? null : normalizeKey(fields.referenceNumber);
   return {
     name: fields.name,
@@ -162,6 +162,14 @@ export const filterColumns: FilterColumns = {
   time: { create_time: customers.createTime, update_time: customers.updateTime },
   searchText: customers.searchText,
 };
+
+/** The WHERE condition and ORDER BY terms of a query: what ExportCustomers reads in a cursor. */
+export function customerQuery(query: { filter: FilterExpr | undefined; order: OrderKey[] }) {
+  return {
+    where: query.filter && compileFilter(query.filter, filterColumns),
+    orderBy: orderByKeys(query.order.flatMap(({ field, desc }) => sortFields[field].keys(desc))),
+  };
+}
 
 export interface ListCustomersQuery {
   /** Which customers: the request's filter, saved filter and search terms together. */

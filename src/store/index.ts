@@ -1,4 +1,5 @@
 import { type ChangeStore, createChangeStore } from "./changes.js";
+import { type CustomerBulkStore, createCustomerBulkStore } from "./customer-bulk.js";
 import { type CustomerStore, createCustomerStore, type StoreDeps } from "./customers.js";
 import { createSavedFilterStore, type SavedFilterStore } from "./saved-filters.js";
 import { createServiceInstanceStore, type ServiceInstanceStore } from "./service-instances.js";
@@ -8,6 +9,7 @@ export interface Store {
   serviceInstances: ServiceInstanceStore;
   savedFilters: SavedFilterStore;
   changes: ChangeStore;
+  bulk: CustomerBulkStore;
 }
 
 export function createStore(deps: StoreDeps): Store {
@@ -16,5 +18,6 @@ export function createStore(deps: StoreDeps): Store {
     serviceInstances: createServiceInstanceStore(deps),
     savedFilters: createSavedFilterStore(deps),
     changes: createChangeStore(deps),
+    bulk: createCustomerBulkStore(deps),
   };
 }

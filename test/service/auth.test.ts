@@ -111,6 +111,36 @@ const rpcs: {
     call: (c, o) => c.instances.deleteServiceInstance({ id: absent }, o),
   },
   {
+    name: "BatchGetCustomers",
+    write: false,
+    call: (c, o) => c.inventory.batchGetCustomers({ ids: [absent] }, o),
+  },
+  {
+    name: "ImportCustomers",
+    write: true,
+    call: (c, o) =>
+      c.inventory.importCustomers({ customers: [{ name: "x" }], validateOnly: true }, o),
+  },
+  {
+    name: "ExportCustomers",
+    write: false,
+    call: async (c, o) => {
+      // Cancelled by its signal, like the watch below.
+      const abort = new AbortController();
+      try {
+        for await (const message of c.inventory.exportCustomers(
+          {},
+          { ...o, signal: abort.signal },
+        )) {
+          return message;
+        }
+      } finally {
+        abort.abort();
+      }
+      return undefined;
+    },
+  },
+  {
     name: "ListCustomerChanges",
     write: false,
     call: (c, o) => c.inventory.listCustomerChanges({ customerId: absent }, o),

@@ -303,6 +303,39 @@ const typedCases: [string, (c: Clients) => Promise<unknown>, Code | 0, RegExp?][
     Code.InvalidArgument,
   ],
   [
+    "BatchGetCustomers ids: injection",
+    (c) => c.inventory.batchGetCustomers({ ids: ["' OR 1=1 --"] }),
+    Code.InvalidArgument,
+  ],
+  [
+    "BatchGetCustomers ids: 1,001",
+    (c) => c.inventory.batchGetCustomers({ ids: Array(1001).fill("01ARZ3NDEKTSV4RRFFQ69G5FAV") }),
+    Code.InvalidArgument,
+  ],
+  [
+    "ImportCustomers: a row with a NUL and a quoted injection",
+    (c) =>
+      c.inventory.importCustomers({
+        customers: [{ name: "x\u0000" }, { name: "x'); DROP TABLE customers;--" }],
+        validateOnly: true,
+      }),
+    Code.InvalidArgument,
+  ],
+  [
+    "ImportCustomers: an unknown mode",
+    (c) => c.inventory.importCustomers({ customers: [{ name: "x" }], mode: 99 as never }),
+    Code.InvalidArgument,
+  ],
+  [
+    "ExportCustomers filter: unquoted injection",
+    async (c) => {
+      for await (const m of c.inventory.exportCustomers({ filter: `name = x' OR '1'='1` }))
+        return m;
+      return undefined;
+    },
+    Code.InvalidArgument,
+  ],
+  [
     "WatchCustomerChanges start_after: injection",
     firstWatchMessage({ startAfter: "' OR 1=1 --" }),
     Code.InvalidArgument,

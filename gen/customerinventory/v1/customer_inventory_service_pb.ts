@@ -2,8 +2,8 @@
 // @generated from file customerinventory/v1/customer_inventory_service.proto (package customerinventory.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Customer, CustomerChange, SavedFilter, ServiceInstance } from "./resources_pb.js";
 import { file_customerinventory_v1_resources } from "./resources_pb.js";
 import type { FieldMask } from "@bufbuild/protobuf/wkt";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file customerinventory/v1/customer_inventory_service.proto.
  */
 export const file_customerinventory_v1_customer_inventory_service: GenFile = /*@__PURE__*/
-  fileDesc("CjVjdXN0b21lcmludmVudG9yeS92MS9jdXN0b21lcl9pbnZlbnRvcnlfc2VydmljZS5wcm90bxIUY3VzdG9tZXJpbnZlbnRvcnkudjEiiAEKFExpc3RDdXN0b21lcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEg4KBmZpbHRlchgDIAEoCRIQCghvcmRlcl9ieRgEIAEoCRIOCgZzZWFyY2gYBSABKAkSFwoPc2F2ZWRfZmlsdGVyX2lkGAYgASgJIncKFUxpc3RDdXN0b21lcnNSZXNwb25zZRIxCgljdXN0b21lcnMYASADKAsyHi5jdXN0b21lcmludmVudG9yeS52MS5DdXN0b21lchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEgoKdG90YWxfc2l6ZRgDIAEoBSIgChJHZXRDdXN0b21lclJlcXVlc3QSCgoCaWQYASABKAkiRwoTR2V0Q3VzdG9tZXJSZXNwb25zZRIwCghjdXN0b21lchgBIAEoCzIeLmN1c3RvbWVyaW52ZW50b3J5LnYxLkN1c3RvbWVyInQKFUNyZWF0ZUN1c3RvbWVyUmVxdWVzdBIwCghjdXN0b21lchgBIAEoCzIeLmN1c3RvbWVyaW52ZW50b3J5LnYxLkN1c3RvbWVyEhIKCnJlcXVlc3RfaWQYAiABKAkSFQoNdmFsaWRhdGVfb25seRgDIAEoCCJKChZDcmVhdGVDdXN0b21lclJlc3BvbnNlEjAKCGN1c3RvbWVyGAEgASgLMh4uY3VzdG9tZXJpbnZlbnRvcnkudjEuQ3VzdG9tZXIikQEKFVVwZGF0ZUN1c3RvbWVyUmVxdWVzdBIwCghjdXN0b21lchgBIAEoCzIeLmN1c3RvbWVyaW52ZW50b3J5LnYxLkN1c3RvbWVyEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzaxIVCg12YWxpZGF0ZV9vbmx5GAMgASgIIkoKFlVwZGF0ZUN1c3RvbWVyUmVzcG9uc2USMAoIY3VzdG9tZXIYASABKAsyHi5jdXN0b21lcmludmVudG9yeS52MS5DdXN0b21lciJIChVEZWxldGVDdXN0b21lclJlcXVlc3QSCgoCaWQYASABKAkSDAoEZXRhZxgCIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAMgASgIIhgKFkRlbGV0ZUN1c3RvbWVyUmVzcG9uc2UiWQobTGlzdFNlcnZpY2VJbnN0YW5jZXNSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIo0BChxMaXN0U2VydmljZUluc3RhbmNlc1Jlc3BvbnNlEkAKEXNlcnZpY2VfaW5zdGFuY2VzGAEgAygLMiUuY3VzdG9tZXJpbnZlbnRvcnkudjEuU2VydmljZUluc3RhbmNlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgFIlMKGENyZWF0ZVNhdmVkRmlsdGVyUmVxdWVzdBI3CgxzYXZlZF9maWx0ZXIYASABKAsyIS5jdXN0b21lcmludmVudG9yeS52MS5TYXZlZEZpbHRlciJUChlDcmVhdGVTYXZlZEZpbHRlclJlc3BvbnNlEjcKDHNhdmVkX2ZpbHRlchgBIAEoCzIhLmN1c3RvbWVyaW52ZW50b3J5LnYxLlNhdmVkRmlsdGVyIiMKFUdldFNhdmVkRmlsdGVyUmVxdWVzdBIKCgJpZBgBIAEoCSJRChZHZXRTYXZlZEZpbHRlclJlc3BvbnNlEjcKDHNhdmVkX2ZpbHRlchgBIAEoCzIhLmN1c3RvbWVyaW52ZW50b3J5LnYxLlNhdmVkRmlsdGVyIkAKF0xpc3RTYXZlZEZpbHRlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIm0KGExpc3RTYXZlZEZpbHRlcnNSZXNwb25zZRI4Cg1zYXZlZF9maWx0ZXJzGAEgAygLMiEuY3VzdG9tZXJpbnZlbnRvcnkudjEuU2F2ZWRGaWx0ZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIoQBChhVcGRhdGVTYXZlZEZpbHRlclJlcXVlc3QSNwoMc2F2ZWRfZmlsdGVyGAEgASgLMiEuY3VzdG9tZXJpbnZlbnRvcnkudjEuU2F2ZWRGaWx0ZXISLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIlQKGVVwZGF0ZVNhdmVkRmlsdGVyUmVzcG9uc2USNwoMc2F2ZWRfZmlsdGVyGAEgASgLMiEuY3VzdG9tZXJpbnZlbnRvcnkudjEuU2F2ZWRGaWx0ZXIiNAoYRGVsZXRlU2F2ZWRGaWx0ZXJSZXF1ZXN0EgoKAmlkGAEgASgJEgwKBGV0YWcYAiABKAkiGwoZRGVsZXRlU2F2ZWRGaWx0ZXJSZXNwb25zZSJoChpMaXN0Q3VzdG9tZXJDaGFuZ2VzUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIOCgZmaWx0ZXIYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkibQobTGlzdEN1c3RvbWVyQ2hhbmdlc1Jlc3BvbnNlEjUKB2NoYW5nZXMYASADKAsyJC5jdXN0b21lcmludmVudG9yeS52MS5DdXN0b21lckNoYW5nZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiVwobV2F0Y2hDdXN0b21lckNoYW5nZXNSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJEg4KBmZpbHRlchgCIAEoCRITCgtzdGFydF9hZnRlchgDIAEoCSJlChxXYXRjaEN1c3RvbWVyQ2hhbmdlc1Jlc3BvbnNlEjUKB2NoYW5nZXMYASADKAsyJC5jdXN0b21lcmludmVudG9yeS52MS5DdXN0b21lckNoYW5nZRIOCgZjdXJzb3IYAiABKAkykgwKGEN1c3RvbWVySW52ZW50b3J5U2VydmljZRJtCg1MaXN0Q3VzdG9tZXJzEiouY3VzdG9tZXJpbnZlbnRvcnkudjEuTGlzdEN1c3RvbWVyc1JlcXVlc3QaKy5jdXN0b21lcmludmVudG9yeS52MS5MaXN0Q3VzdG9tZXJzUmVzcG9uc2UiA5ACARJnCgtHZXRDdXN0b21lchIoLmN1c3RvbWVyaW52ZW50b3J5LnYxLkdldEN1c3RvbWVyUmVxdWVzdBopLmN1c3RvbWVyaW52ZW50b3J5LnYxLkdldEN1c3RvbWVyUmVzcG9uc2UiA5ACARJrCg5DcmVhdGVDdXN0b21lchIrLmN1c3RvbWVyaW52ZW50b3J5LnYxLkNyZWF0ZUN1c3RvbWVyUmVxdWVzdBosLmN1c3RvbWVyaW52ZW50b3J5LnYxLkNyZWF0ZUN1c3RvbWVyUmVzcG9uc2USawoOVXBkYXRlQ3VzdG9tZXISKy5jdXN0b21lcmludmVudG9yeS52MS5VcGRhdGVDdXN0b21lclJlcXVlc3QaLC5jdXN0b21lcmludmVudG9yeS52MS5VcGRhdGVDdXN0b21lclJlc3BvbnNlEmsKDkRlbGV0ZUN1c3RvbWVyEisuY3VzdG9tZXJpbnZlbnRvcnkudjEuRGVsZXRlQ3VzdG9tZXJSZXF1ZXN0GiwuY3VzdG9tZXJpbnZlbnRvcnkudjEuRGVsZXRlQ3VzdG9tZXJSZXNwb25zZRKCAQoUTGlzdFNlcnZpY2VJbnN0YW5jZXMSMS5jdXN0b21lcmludmVudG9yeS52MS5MaXN0U2VydmljZUluc3RhbmNlc1JlcXVlc3QaMi5jdXN0b21lcmludmVudG9yeS52MS5MaXN0U2VydmljZUluc3RhbmNlc1Jlc3BvbnNlIgOQAgESdAoRQ3JlYXRlU2F2ZWRGaWx0ZXISLi5jdXN0b21lcmludmVudG9yeS52MS5DcmVhdGVTYXZlZEZpbHRlclJlcXVlc3QaLy5jdXN0b21lcmludmVudG9yeS52MS5DcmVhdGVTYXZlZEZpbHRlclJlc3BvbnNlEnAKDkdldFNhdmVkRmlsdGVyEisuY3VzdG9tZXJpbnZlbnRvcnkudjEuR2V0U2F2ZWRGaWx0ZXJSZXF1ZXN0GiwuY3VzdG9tZXJpbnZlbnRvcnkudjEuR2V0U2F2ZWRGaWx0ZXJSZXNwb25zZSIDkAIBEnYKEExpc3RTYXZlZEZpbHRlcnMSLS5jdXN0b21lcmludmVudG9yeS52MS5MaXN0U2F2ZWRGaWx0ZXJzUmVxdWVzdBouLmN1c3RvbWVyaW52ZW50b3J5LnYxLkxpc3RTYXZlZEZpbHRlcnNSZXNwb25zZSIDkAIBEnQKEVVwZGF0ZVNhdmVkRmlsdGVyEi4uY3VzdG9tZXJpbnZlbnRvcnkudjEuVXBkYXRlU2F2ZWRGaWx0ZXJSZXF1ZXN0Gi8uY3VzdG9tZXJpbnZlbnRvcnkudjEuVXBkYXRlU2F2ZWRGaWx0ZXJSZXNwb25zZRJ0ChFEZWxldGVTYXZlZEZpbHRlchIuLmN1c3RvbWVyaW52ZW50b3J5LnYxLkRlbGV0ZVNhdmVkRmlsdGVyUmVxdWVzdBovLmN1c3RvbWVyaW52ZW50b3J5LnYxLkRlbGV0ZVNhdmVkRmlsdGVyUmVzcG9uc2USfwoTTGlzdEN1c3RvbWVyQ2hhbmdlcxIwLmN1c3RvbWVyaW52ZW50b3J5LnYxLkxpc3RDdXN0b21lckNoYW5nZXNSZXF1ZXN0GjEuY3VzdG9tZXJpbnZlbnRvcnkudjEuTGlzdEN1c3RvbWVyQ2hhbmdlc1Jlc3BvbnNlIgOQAgEShAEKFFdhdGNoQ3VzdG9tZXJDaGFuZ2VzEjEuY3VzdG9tZXJpbnZlbnRvcnkudjEuV2F0Y2hDdXN0b21lckNoYW5nZXNSZXF1ZXN0GjIuY3VzdG9tZXJpbnZlbnRvcnkudjEuV2F0Y2hDdXN0b21lckNoYW5nZXNSZXNwb25zZSIDkAIBMAFCkgEKIGNvbS5leGFtcGxlLmN1c3RvbWVyaW52ZW50b3J5LnYxQh1DdXN0b21lckludmVudG9yeVNlcnZpY2VQcm90b1ABWk1leGFtcGxlLmNvbS9jdXN0b21lcmludmVudG9yeS9nZW4vZ28vY3VzdG9tZXJpbnZlbnRvcnkvdjE7Y3VzdG9tZXJpbnZlbnRvcnl2MWIGcHJvdG8z", [file_customerinventory_v1_resources, file_google_protobuf_field_mask]);
+  fileDesc("CjVjdXN0b21lcmludmVudG9yeS92MS9jdXN0b21lcl9pbnZlbnRvcnlfc2VydmljZS5wcm90bxIUY3VzdG9tZXJpbnZlbnRvcnkudjEiiAEKFExpc3RDdXN0b21lcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEg4KBmZpbHRlchgDIAEoCRIQCghvcmRlcl9ieRgEIAEoCRIOCgZzZWFyY2gYBSABKAkSFwoPc2F2ZWRfZmlsdGVyX2lkGAYgASgJIncKFUxpc3RDdXN0b21lcnNSZXNwb25zZRIxCgljdXN0b21lcnMYASADKAsyHi5jdXN0b21lcmludmVudG9yeS52MS5DdXN0b21lchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEgoKdG90YWxfc2l6ZRgDIAEoBSIgChJHZXRDdXN0b21lclJlcXVlc3QSCgoCaWQYASABKAkiRwoTR2V0Q3VzdG9tZXJSZXNwb25zZRIwCghjdXN0b21lchgBIAEoCzIeLmN1c3RvbWVyaW52ZW50b3J5LnYxLkN1c3RvbWVyInQKFUNyZWF0ZUN1c3RvbWVyUmVxdWVzdBIwCghjdXN0b21lchgBIAEoCzIeLmN1c3RvbWVyaW52ZW50b3J5LnYxLkN1c3RvbWVyEhIKCnJlcXVlc3RfaWQYAiABKAkSFQoNdmFsaWRhdGVfb25seRgDIAEoCCJKChZDcmVhdGVDdXN0b21lclJlc3BvbnNlEjAKCGN1c3RvbWVyGAEgASgLMh4uY3VzdG9tZXJpbnZlbnRvcnkudjEuQ3VzdG9tZXIikQEKFVVwZGF0ZUN1c3RvbWVyUmVxdWVzdBIwCghjdXN0b21lchgBIAEoCzIeLmN1c3RvbWVyaW52ZW50b3J5LnYxLkN1c3RvbWVyEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzaxIVCg12YWxpZGF0ZV9vbmx5GAMgASgIIkoKFlVwZGF0ZUN1c3RvbWVyUmVzcG9uc2USMAoIY3VzdG9tZXIYASABKAsyHi5jdXN0b21lcmludmVudG9yeS52MS5DdXN0b21lciJIChVEZWxldGVDdXN0b21lclJlcXVlc3QSCgoCaWQYASABKAkSDAoEZXRhZxgCIAEoCRIVCg12YWxpZGF0ZV9vbmx5GAMgASgIIhgKFkRlbGV0ZUN1c3RvbWVyUmVzcG9uc2UiWQobTGlzdFNlcnZpY2VJbnN0YW5jZXNSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIo0BChxMaXN0U2VydmljZUluc3RhbmNlc1Jlc3BvbnNlEkAKEXNlcnZpY2VfaW5zdGFuY2VzGAEgAygLMiUuY3VzdG9tZXJpbnZlbnRvcnkudjEuU2VydmljZUluc3RhbmNlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgFIlMKGENyZWF0ZVNhdmVkRmlsdGVyUmVxdWVzdBI3CgxzYXZlZF9maWx0ZXIYASABKAsyIS5jdXN0b21lcmludmVudG9yeS52MS5TYXZlZEZpbHRlciJUChlDcmVhdGVTYXZlZEZpbHRlclJlc3BvbnNlEjcKDHNhdmVkX2ZpbHRlchgBIAEoCzIhLmN1c3RvbWVyaW52ZW50b3J5LnYxLlNhdmVkRmlsdGVyIiMKFUdldFNhdmVkRmlsdGVyUmVxdWVzdBIKCgJpZBgBIAEoCSJRChZHZXRTYXZlZEZpbHRlclJlc3BvbnNlEjcKDHNhdmVkX2ZpbHRlchgBIAEoCzIhLmN1c3RvbWVyaW52ZW50b3J5LnYxLlNhdmVkRmlsdGVyIkAKF0xpc3RTYXZlZEZpbHRlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIm0KGExpc3RTYXZlZEZpbHRlcnNSZXNwb25zZRI4Cg1zYXZlZF9maWx0ZXJzGAEgAygLMiEuY3VzdG9tZXJpbnZlbnRvcnkudjEuU2F2ZWRGaWx0ZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIoQBChhVcGRhdGVTYXZlZEZpbHRlclJlcXVlc3QSNwoMc2F2ZWRfZmlsdGVyGAEgASgLMiEuY3VzdG9tZXJpbnZlbnRvcnkudjEuU2F2ZWRGaWx0ZXISLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIlQKGVVwZGF0ZVNhdmVkRmlsdGVyUmVzcG9uc2USNwoMc2F2ZWRfZmlsdGVyGAEgASgLMiEuY3VzdG9tZXJpbnZlbnRvcnkudjEuU2F2ZWRGaWx0ZXIiNAoYRGVsZXRlU2F2ZWRGaWx0ZXJSZXF1ZXN0EgoKAmlkGAEgASgJEgwKBGV0YWcYAiABKAkiGwoZRGVsZXRlU2F2ZWRGaWx0ZXJSZXNwb25zZSJoChpMaXN0Q3VzdG9tZXJDaGFuZ2VzUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIOCgZmaWx0ZXIYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkibQobTGlzdEN1c3RvbWVyQ2hhbmdlc1Jlc3BvbnNlEjUKB2NoYW5nZXMYASADKAsyJC5jdXN0b21lcmludmVudG9yeS52MS5DdXN0b21lckNoYW5nZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiVwobV2F0Y2hDdXN0b21lckNoYW5nZXNSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJEg4KBmZpbHRlchgCIAEoCRITCgtzdGFydF9hZnRlchgDIAEoCSJlChxXYXRjaEN1c3RvbWVyQ2hhbmdlc1Jlc3BvbnNlEjUKB2NoYW5nZXMYASADKAsyJC5jdXN0b21lcmludmVudG9yeS52MS5DdXN0b21lckNoYW5nZRIOCgZjdXJzb3IYAiABKAkiJwoYQmF0Y2hHZXRDdXN0b21lcnNSZXF1ZXN0EgsKA2lkcxgBIAMoCSJOChlCYXRjaEdldEN1c3RvbWVyc1Jlc3BvbnNlEjEKCWN1c3RvbWVycxgBIAMoCzIeLmN1c3RvbWVyaW52ZW50b3J5LnYxLkN1c3RvbWVyIlkKDEltcG9ydFJlc3VsdBITCgtjdXN0b21lcl9pZBgBIAEoCRI0CgdvdXRjb21lGAIgASgOMiMuY3VzdG9tZXJpbnZlbnRvcnkudjEuSW1wb3J0T3V0Y29tZSKmAQoWSW1wb3J0Q3VzdG9tZXJzUmVxdWVzdBIxCgljdXN0b21lcnMYASADKAsyHi5jdXN0b21lcmludmVudG9yeS52MS5DdXN0b21lchIuCgRtb2RlGAIgASgOMiAuY3VzdG9tZXJpbnZlbnRvcnkudjEuSW1wb3J0TW9kZRIVCg12YWxpZGF0ZV9vbmx5GAMgASgIEhIKCnJlcXVlc3RfaWQYBCABKAkilQEKF0ltcG9ydEN1c3RvbWVyc1Jlc3BvbnNlEjMKB3Jlc3VsdHMYASADKAsyIi5jdXN0b21lcmludmVudG9yeS52MS5JbXBvcnRSZXN1bHQSFQoNY3JlYXRlZF9jb3VudBgCIAEoBRIVCg11cGRhdGVkX2NvdW50GAMgASgFEhcKD3VuY2hhbmdlZF9jb3VudBgEIAEoBSJKChZFeHBvcnRDdXN0b21lcnNSZXF1ZXN0Eg4KBmZpbHRlchgBIAEoCRIOCgZzZWFyY2gYAiABKAkSEAoIb3JkZXJfYnkYAyABKAkiYAoXRXhwb3J0Q3VzdG9tZXJzUmVzcG9uc2USMQoJY3VzdG9tZXJzGAEgAygLMh4uY3VzdG9tZXJpbnZlbnRvcnkudjEuQ3VzdG9tZXISEgoKdG90YWxfc2l6ZRgCIAEoBSpZCgpJbXBvcnRNb2RlEhsKF0lNUE9SVF9NT0RFX1VOU1BFQ0lGSUVEEAASFgoSSU1QT1JUX01PREVfQ1JFQVRFEAESFgoSSU1QT1JUX01PREVfVVBTRVJUEAIqhQEKDUltcG9ydE91dGNvbWUSHgoaSU1QT1JUX09VVENPTUVfVU5TUEVDSUZJRUQQABIaChZJTVBPUlRfT1VUQ09NRV9DUkVBVEVEEAESGgoWSU1QT1JUX09VVENPTUVfVVBEQVRFRBACEhwKGElNUE9SVF9PVVRDT01FX1VOQ0hBTkdFRBADMvQOChhDdXN0b21lckludmVudG9yeVNlcnZpY2USbQoNTGlzdEN1c3RvbWVycxIqLmN1c3RvbWVyaW52ZW50b3J5LnYxLkxpc3RDdXN0b21lcnNSZXF1ZXN0GisuY3VzdG9tZXJpbnZlbnRvcnkudjEuTGlzdEN1c3RvbWVyc1Jlc3BvbnNlIgOQAgESZwoLR2V0Q3VzdG9tZXISKC5jdXN0b21lcmludmVudG9yeS52MS5HZXRDdXN0b21lclJlcXVlc3QaKS5jdXN0b21lcmludmVudG9yeS52MS5HZXRDdXN0b21lclJlc3BvbnNlIgOQAgESawoOQ3JlYXRlQ3VzdG9tZXISKy5jdXN0b21lcmludmVudG9yeS52MS5DcmVhdGVDdXN0b21lclJlcXVlc3QaLC5jdXN0b21lcmludmVudG9yeS52MS5DcmVhdGVDdXN0b21lclJlc3BvbnNlEmsKDlVwZGF0ZUN1c3RvbWVyEisuY3VzdG9tZXJpbnZlbnRvcnkudjEuVXBkYXRlQ3VzdG9tZXJSZXF1ZXN0GiwuY3VzdG9tZXJpbnZlbnRvcnkudjEuVXBkYXRlQ3VzdG9tZXJSZXNwb25zZRJrCg5EZWxldGVDdXN0b21lchIrLmN1c3RvbWVyaW52ZW50b3J5LnYxLkRlbGV0ZUN1c3RvbWVyUmVxdWVzdBosLmN1c3RvbWVyaW52ZW50b3J5LnYxLkRlbGV0ZUN1c3RvbWVyUmVzcG9uc2USggEKFExpc3RTZXJ2aWNlSW5zdGFuY2VzEjEuY3VzdG9tZXJpbnZlbnRvcnkudjEuTGlzdFNlcnZpY2VJbnN0YW5jZXNSZXF1ZXN0GjIuY3VzdG9tZXJpbnZlbnRvcnkudjEuTGlzdFNlcnZpY2VJbnN0YW5jZXNSZXNwb25zZSIDkAIBEnQKEUNyZWF0ZVNhdmVkRmlsdGVyEi4uY3VzdG9tZXJpbnZlbnRvcnkudjEuQ3JlYXRlU2F2ZWRGaWx0ZXJSZXF1ZXN0Gi8uY3VzdG9tZXJpbnZlbnRvcnkudjEuQ3JlYXRlU2F2ZWRGaWx0ZXJSZXNwb25zZRJwCg5HZXRTYXZlZEZpbHRlchIrLmN1c3RvbWVyaW52ZW50b3J5LnYxLkdldFNhdmVkRmlsdGVyUmVxdWVzdBosLmN1c3RvbWVyaW52ZW50b3J5LnYxLkdldFNhdmVkRmlsdGVyUmVzcG9uc2UiA5ACARJ2ChBMaXN0U2F2ZWRGaWx0ZXJzEi0uY3VzdG9tZXJpbnZlbnRvcnkudjEuTGlzdFNhdmVkRmlsdGVyc1JlcXVlc3QaLi5jdXN0b21lcmludmVudG9yeS52MS5MaXN0U2F2ZWRGaWx0ZXJzUmVzcG9uc2UiA5ACARJ0ChFVcGRhdGVTYXZlZEZpbHRlchIuLmN1c3RvbWVyaW52ZW50b3J5LnYxLlVwZGF0ZVNhdmVkRmlsdGVyUmVxdWVzdBovLmN1c3RvbWVyaW52ZW50b3J5LnYxLlVwZGF0ZVNhdmVkRmlsdGVyUmVzcG9uc2USdAoRRGVsZXRlU2F2ZWRGaWx0ZXISLi5jdXN0b21lcmludmVudG9yeS52MS5EZWxldGVTYXZlZEZpbHRlclJlcXVlc3QaLy5jdXN0b21lcmludmVudG9yeS52MS5EZWxldGVTYXZlZEZpbHRlclJlc3BvbnNlEn8KE0xpc3RDdXN0b21lckNoYW5nZXMSMC5jdXN0b21lcmludmVudG9yeS52MS5MaXN0Q3VzdG9tZXJDaGFuZ2VzUmVxdWVzdBoxLmN1c3RvbWVyaW52ZW50b3J5LnYxLkxpc3RDdXN0b21lckNoYW5nZXNSZXNwb25zZSIDkAIBEoQBChRXYXRjaEN1c3RvbWVyQ2hhbmdlcxIxLmN1c3RvbWVyaW52ZW50b3J5LnYxLldhdGNoQ3VzdG9tZXJDaGFuZ2VzUmVxdWVzdBoyLmN1c3RvbWVyaW52ZW50b3J5LnYxLldhdGNoQ3VzdG9tZXJDaGFuZ2VzUmVzcG9uc2UiA5ACATABEnkKEUJhdGNoR2V0Q3VzdG9tZXJzEi4uY3VzdG9tZXJpbnZlbnRvcnkudjEuQmF0Y2hHZXRDdXN0b21lcnNSZXF1ZXN0Gi8uY3VzdG9tZXJpbnZlbnRvcnkudjEuQmF0Y2hHZXRDdXN0b21lcnNSZXNwb25zZSIDkAIBEm4KD0ltcG9ydEN1c3RvbWVycxIsLmN1c3RvbWVyaW52ZW50b3J5LnYxLkltcG9ydEN1c3RvbWVyc1JlcXVlc3QaLS5jdXN0b21lcmludmVudG9yeS52MS5JbXBvcnRDdXN0b21lcnNSZXNwb25zZRJ1Cg9FeHBvcnRDdXN0b21lcnMSLC5jdXN0b21lcmludmVudG9yeS52MS5FeHBvcnRDdXN0b21lcnNSZXF1ZXN0Gi0uY3VzdG9tZXJpbnZlbnRvcnkudjEuRXhwb3J0Q3VzdG9tZXJzUmVzcG9uc2UiA5ACATABQpIBCiBjb20uZXhhbXBsZS5jdXN0b21lcmludmVudG9yeS52MUIdQ3VzdG9tZXJJbnZlbnRvcnlTZXJ2aWNlUHJvdG9QAVpNZXhhbXBsZS5jb20vY3VzdG9tZXJpbnZlbnRvcnkvZ2VuL2dvL2N1c3RvbWVyaW52ZW50b3J5L3YxO2N1c3RvbWVyaW52ZW50b3J5djFiBnByb3RvMw", [file_customerinventory_v1_resources, file_google_protobuf_field_mask]);
 
 /**
  * @generated from message customerinventory.v1.ListCustomersRequest
@@ -686,6 +686,272 @@ export const WatchCustomerChangesResponseSchema: GenMessage<WatchCustomerChanges
   messageDesc(file_customerinventory_v1_customer_inventory_service, 25);
 
 /**
+ * @generated from message customerinventory.v1.BatchGetCustomersRequest
+ */
+export type BatchGetCustomersRequest = Message<"customerinventory.v1.BatchGetCustomersRequest"> & {
+  /**
+   * 1–1000 customer ids; repeated ids are answered each time.
+   *
+   * @generated from field: repeated string ids = 1;
+   */
+  ids: string[];
+};
+
+/**
+ * Describes the message customerinventory.v1.BatchGetCustomersRequest.
+ * Use `create(BatchGetCustomersRequestSchema)` to create a new message.
+ */
+export const BatchGetCustomersRequestSchema: GenMessage<BatchGetCustomersRequest> = /*@__PURE__*/
+  messageDesc(file_customerinventory_v1_customer_inventory_service, 26);
+
+/**
+ * @generated from message customerinventory.v1.BatchGetCustomersResponse
+ */
+export type BatchGetCustomersResponse = Message<"customerinventory.v1.BatchGetCustomersResponse"> & {
+  /**
+   * In request order.
+   *
+   * @generated from field: repeated customerinventory.v1.Customer customers = 1;
+   */
+  customers: Customer[];
+};
+
+/**
+ * Describes the message customerinventory.v1.BatchGetCustomersResponse.
+ * Use `create(BatchGetCustomersResponseSchema)` to create a new message.
+ */
+export const BatchGetCustomersResponseSchema: GenMessage<BatchGetCustomersResponse> = /*@__PURE__*/
+  messageDesc(file_customerinventory_v1_customer_inventory_service, 27);
+
+/**
+ * @generated from message customerinventory.v1.ImportResult
+ */
+export type ImportResult = Message<"customerinventory.v1.ImportResult"> & {
+  /**
+   * Empty for a row that validate_only says would be created.
+   *
+   * @generated from field: string customer_id = 1;
+   */
+  customerId: string;
+
+  /**
+   * @generated from field: customerinventory.v1.ImportOutcome outcome = 2;
+   */
+  outcome: ImportOutcome;
+};
+
+/**
+ * Describes the message customerinventory.v1.ImportResult.
+ * Use `create(ImportResultSchema)` to create a new message.
+ */
+export const ImportResultSchema: GenMessage<ImportResult> = /*@__PURE__*/
+  messageDesc(file_customerinventory_v1_customer_inventory_service, 28);
+
+/**
+ * @generated from message customerinventory.v1.ImportCustomersRequest
+ */
+export type ImportCustomersRequest = Message<"customerinventory.v1.ImportCustomersRequest"> & {
+  /**
+   * 1–1000 rows; only name, reference_number and description are read.
+   *
+   * @generated from field: repeated customerinventory.v1.Customer customers = 1;
+   */
+  customers: Customer[];
+
+  /**
+   * @generated from field: customerinventory.v1.ImportMode mode = 2;
+   */
+  mode: ImportMode;
+
+  /**
+   * Run every check and change nothing.
+   *
+   * @generated from field: bool validate_only = 3;
+   */
+  validateOnly: boolean;
+
+  /**
+   * Optional idempotency key, as for CreateCustomer.
+   *
+   * @generated from field: string request_id = 4;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message customerinventory.v1.ImportCustomersRequest.
+ * Use `create(ImportCustomersRequestSchema)` to create a new message.
+ */
+export const ImportCustomersRequestSchema: GenMessage<ImportCustomersRequest> = /*@__PURE__*/
+  messageDesc(file_customerinventory_v1_customer_inventory_service, 29);
+
+/**
+ * @generated from message customerinventory.v1.ImportCustomersResponse
+ */
+export type ImportCustomersResponse = Message<"customerinventory.v1.ImportCustomersResponse"> & {
+  /**
+   * One per row, in row order.
+   *
+   * @generated from field: repeated customerinventory.v1.ImportResult results = 1;
+   */
+  results: ImportResult[];
+
+  /**
+   * @generated from field: int32 created_count = 2;
+   */
+  createdCount: number;
+
+  /**
+   * @generated from field: int32 updated_count = 3;
+   */
+  updatedCount: number;
+
+  /**
+   * @generated from field: int32 unchanged_count = 4;
+   */
+  unchangedCount: number;
+};
+
+/**
+ * Describes the message customerinventory.v1.ImportCustomersResponse.
+ * Use `create(ImportCustomersResponseSchema)` to create a new message.
+ */
+export const ImportCustomersResponseSchema: GenMessage<ImportCustomersResponse> = /*@__PURE__*/
+  messageDesc(file_customerinventory_v1_customer_inventory_service, 30);
+
+/**
+ * @generated from message customerinventory.v1.ExportCustomersRequest
+ */
+export type ExportCustomersRequest = Message<"customerinventory.v1.ExportCustomersRequest"> & {
+  /**
+   * As ListCustomersRequest.filter.
+   *
+   * @generated from field: string filter = 1;
+   */
+  filter: string;
+
+  /**
+   * As ListCustomersRequest.search.
+   *
+   * @generated from field: string search = 2;
+   */
+  search: string;
+
+  /**
+   * As ListCustomersRequest.order_by.
+   *
+   * @generated from field: string order_by = 3;
+   */
+  orderBy: string;
+};
+
+/**
+ * Describes the message customerinventory.v1.ExportCustomersRequest.
+ * Use `create(ExportCustomersRequestSchema)` to create a new message.
+ */
+export const ExportCustomersRequestSchema: GenMessage<ExportCustomersRequest> = /*@__PURE__*/
+  messageDesc(file_customerinventory_v1_customer_inventory_service, 31);
+
+/**
+ * @generated from message customerinventory.v1.ExportCustomersResponse
+ */
+export type ExportCustomersResponse = Message<"customerinventory.v1.ExportCustomersResponse"> & {
+  /**
+   * At most 1000 a message.
+   *
+   * @generated from field: repeated customerinventory.v1.Customer customers = 1;
+   */
+  customers: Customer[];
+
+  /**
+   * The number of customers exported: in the first message only.
+   *
+   * @generated from field: int32 total_size = 2;
+   */
+  totalSize: number;
+};
+
+/**
+ * Describes the message customerinventory.v1.ExportCustomersResponse.
+ * Use `create(ExportCustomersResponseSchema)` to create a new message.
+ */
+export const ExportCustomersResponseSchema: GenMessage<ExportCustomersResponse> = /*@__PURE__*/
+  messageDesc(file_customerinventory_v1_customer_inventory_service, 32);
+
+/**
+ * How ImportCustomers treats its rows.
+ *
+ * @generated from enum customerinventory.v1.ImportMode
+ */
+export enum ImportMode {
+  /**
+   * CREATE.
+   *
+   * @generated from enum value: IMPORT_MODE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Every row creates a customer.
+   *
+   * @generated from enum value: IMPORT_MODE_CREATE = 1;
+   */
+  CREATE = 1,
+
+  /**
+   * Rows are matched to customers by reference_number (required): a matched customer
+   * gets the row's name and description, an unmatched row creates one.
+   *
+   * @generated from enum value: IMPORT_MODE_UPSERT = 2;
+   */
+  UPSERT = 2,
+}
+
+/**
+ * Describes the enum customerinventory.v1.ImportMode.
+ */
+export const ImportModeSchema: GenEnum<ImportMode> = /*@__PURE__*/
+  enumDesc(file_customerinventory_v1_customer_inventory_service, 0);
+
+/**
+ * What ImportCustomers did (or, with validate_only, would do) with one row.
+ *
+ * @generated from enum customerinventory.v1.ImportOutcome
+ */
+export enum ImportOutcome {
+  /**
+   * Never sent.
+   *
+   * @generated from enum value: IMPORT_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: IMPORT_OUTCOME_CREATED = 1;
+   */
+  CREATED = 1,
+
+  /**
+   * @generated from enum value: IMPORT_OUTCOME_UPDATED = 2;
+   */
+  UPDATED = 2,
+
+  /**
+   * Matched a customer whose name and description were equal already: not written, no
+   * new etag, no change record.
+   *
+   * @generated from enum value: IMPORT_OUTCOME_UNCHANGED = 3;
+   */
+  UNCHANGED = 3,
+}
+
+/**
+ * Describes the enum customerinventory.v1.ImportOutcome.
+ */
+export const ImportOutcomeSchema: GenEnum<ImportOutcome> = /*@__PURE__*/
+  enumDesc(file_customerinventory_v1_customer_inventory_service, 1);
+
+/**
  * Manages customers, lists their service instances, and stores saved
  * ListCustomers queries. The whole API's semantics: docs/api.md of this repository.
  *
@@ -832,6 +1098,40 @@ export const CustomerInventoryService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchCustomerChangesRequestSchema;
     output: typeof WatchCustomerChangesResponseSchema;
+  },
+  /**
+   * Gets 1–1000 customers by id, in request order, all or nothing: a malformed id is
+   * INVALID_ARGUMENT (ids[i]), an unknown one NOT_FOUND naming it.
+   *
+   * @generated from rpc customerinventory.v1.CustomerInventoryService.BatchGetCustomers
+   */
+  batchGetCustomers: {
+    methodKind: "unary";
+    input: typeof BatchGetCustomersRequestSchema;
+    output: typeof BatchGetCustomersResponseSchema;
+  },
+  /**
+   * Creates (or, in UPSERT mode, creates and updates) 1–1000 customers atomically: if any
+   * row is bad, nothing is written and the call is INVALID_ARGUMENT (IMPORT_ROWS_INVALID)
+   * with a violation per bad field of each bad row (customers[3].name).
+   *
+   * @generated from rpc customerinventory.v1.CustomerInventoryService.ImportCustomers
+   */
+  importCustomers: {
+    methodKind: "unary";
+    input: typeof ImportCustomersRequestSchema;
+    output: typeof ImportCustomersResponseSchema;
+  },
+  /**
+   * Streams every customer matching filter and search, in order_by order, from one
+   * consistent snapshot, at most 1000 a message.
+   *
+   * @generated from rpc customerinventory.v1.CustomerInventoryService.ExportCustomers
+   */
+  exportCustomers: {
+    methodKind: "server_streaming";
+    input: typeof ExportCustomersRequestSchema;
+    output: typeof ExportCustomersResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_customerinventory_v1_customer_inventory_service, 0);
