@@ -49,12 +49,33 @@ export class DomainError extends Error {
   }
 }
 
+/**
+ * Violations one error carries at most: they travel in a trailer (grpc-status-details-bin),
+ * and gRPC clients refuse large ones (grpc-java's default is 8 KiB of metadata). Past it,
+ * ErrorInfo's `violation_count` says how many there were.
+ */
+export const MAX_LISTED_VIOLATIONS = 100;
+/** Violations spelled out in the message. */
+const MESSAGE_VIOLATIONS = 10;
+
 export function invalidArgument(
   violations: FieldViolation[],
   reason = "INVALID_ARGUMENT",
 ): DomainError {
-  const message = violations.map((v) => `${v.field}: ${v.description}`).join("; ");
-  return new DomainError("invalid_argument", reason, message, { fieldViolations: violations });
+  const listed = violations.slice(0, MAX_LISTED_VIOLATIONS);
+  const spelled = violations
+    .slice(0, MESSAGE_VIOLATIONS)
+    .map((v) => `${v.field}: ${v.description}`);
+  const message =
+    violations.length > MESSAGE_VIOLATIONS
+      ? `${spelled.join("; ")}; … ${violations.length} problems in all`
+      : spelled.join("; ");
+  return new DomainError("invalid_argument", reason, message, {
+    fieldViolations: listed,
+    ...(violations.length > listed.length && {
+      metadata: { violation_count: String(violations.length) },
+    }),
+  });
 }
 
 export function invalidField(field: string, description: string, reason?: string): DomainError {

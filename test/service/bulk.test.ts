@@ -125,6 +125,19 @@ describe("ImportCustomers", () => {
     expect(await countCustomers(tag)).toBe(1001);
   });
 
+  for (const kind of kinds) {
+    it(`over ${kind}: 1000 bad rows: the first 100 violations listed, the count in ErrorInfo`, async () => {
+      const c = server.clients(kind);
+      const customers = Array.from({ length: 1000 }, () => ({ name: "", description: "\u0007" }));
+      const err = await callError(() => c.inventory.importCustomers({ customers }));
+      expect(err.reason).toBe("IMPORT_ROWS_INVALID");
+      expect(err.fieldViolations).toHaveLength(100);
+      expect(err.fieldViolations[0]?.field).toBe("customers[0].name");
+      expect(err.metadata.violation_count).toBe("2000");
+      expect(err.message).toContain("2000 problems in all");
+    });
+  }
+
   it("takes 1 to 1000 rows and a known mode", async () => {
     for (const count of [0, 1001]) {
       const customers = Array.from({ length: count }, (_, i) => ({ name: `n${i}` }));
