@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { parse } from "csv-parse/sync";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStaticSite, readSiteFiles } from "../../src/http/static-site.js";
@@ -610,6 +611,75 @@ describe.skipIf(!chromiumPath)("the Customer Inventory page", () => {
       // The new customer sorts first: it is on page 1.
       await page.getByRole("button", { name: "Previous" }).click();
       await poll(() => names(page).then((n) => n[0])).toBe("Aardvark Telecom");
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("exports what the grid shows as CSV", async () => {
+    const { context, page } = await openPage();
+    try {
+      await page.locator("#search").fill("tenant");
+      await poll(() => total(page)).toMatch(/^\d+ customers match$/);
+      const shown = Number((await total(page))?.split(" ")[0]);
+      const [download] = await Promise.all([
+        page.waitForEvent("download"),
+        page.getByRole("button", { name: "Export CSV" }).click(),
+      ]);
+      const text = readFileSync((await download.path()) as string, "utf8");
+      const rows = parse(text, { columns: true }) as Record<string, string>[];
+      expect(Object.keys(rows[0] ?? {})).toEqual([
+        "id",
+        "name",
+        "reference_number",
+        "description",
+        "service_instance_count",
+        "create_time",
+        "update_time",
+      ]);
+      expect(rows).toHaveLength(shown);
+      expect(rows.every((r) => r.name?.toLowerCase().includes("tenant"))).toBe(true);
+      const names = rows.map((r) => r.name ?? "");
+      expect(names).toEqual(
+        [...names].sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1)),
+      );
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("imports a CSV: a dry-run preview naming bad rows by line, then the import and its summary", async () => {
+    const { context, page } = await openPage();
+    try {
+      await page.getByRole("button", { name: "Import CSV" }).click();
+      const csv = (body: string) => ({
+        name: "import.csv",
+        mimeType: "text/csv",
+        buffer: Buffer.from(body),
+      });
+      await page
+        .locator("#import-file")
+        .setInputFiles(csv("name,reference_number\nImported One,IMP-1\n,IMP-2\n"));
+      await poll(() => page.locator("#import-problems li").allTextContents()).toEqual([
+        "Line 3: name: is required",
+      ]);
+      expect(await page.getByRole("button", { name: /^Import \d+ rows$/ }).isDisabled()).toBe(true);
+      await page.getByRole("button", { name: "Choose another file" }).click();
+      await page
+        .locator("#import-file")
+        .setInputFiles(
+          csv('description,name\n"first, with a comma",Imported One\nsecond,Imported Two\n'),
+        );
+      await poll(() => page.locator("#import-summary").textContent()).toBe(
+        "2 rows: 2 would be created, 0 updated, 0 unchanged.",
+      );
+      await page.getByRole("button", { name: "Import 2 rows" }).click();
+      await poll(() => page.locator("#import-done").textContent()).toBe(
+        "Imported: 2 were created, 0 updated, 0 unchanged.",
+      );
+      await page.getByRole("button", { name: "Close" }).last().click();
+      await page.locator("#search").fill("imported");
+      await poll(() => names(page)).toEqual(["Imported One", "Imported Two"]);
     } finally {
       await context.close();
     }

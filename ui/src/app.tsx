@@ -18,10 +18,12 @@ import { DeleteDialog } from "./delete-dialog.js";
 import { FilterPanel } from "./filter-panel.js";
 import { formatCount } from "./format.js";
 import { HistoryDialog } from "./history-dialog.js";
+import { ImportDialog } from "./import-dialog.js";
 import { InstancesDialog } from "./instances-dialog.js";
 import { Pager } from "./pager.js";
 import { SavedFilters } from "./saved-filters.js";
 import { TokenBox } from "./token-box.js";
+import { exportCsv } from "./transfer.js";
 import { useChangeFeed } from "./use-change-feed.js";
 import { useDebounced } from "./use-debounced.js";
 import { usePagedList } from "./use-paged-list.js";
@@ -41,7 +43,8 @@ type Modal =
   | { kind: "form"; customer?: Customer }
   | { kind: "delete"; customer: Customer }
   | { kind: "instances"; customer: Customer; highlight?: string }
-  | { kind: "history"; customer: Customer };
+  | { kind: "history"; customer: Customer }
+  | { kind: "import" };
 
 /** Live changes re-read the page at most this often. */
 const LIVE_REFRESH_MS = 250;
@@ -97,6 +100,26 @@ export function App() {
   }, [notice]);
 
   const refresh = useCallback(() => setReload((n) => n + 1), []);
+  const [exporting, setExporting] = useState<string>();
+  /** Downloads what the grid shows (search, filter, sort), every page of it, as CSV. */
+  async function download() {
+    setExporting("Exporting…");
+    try {
+      const blob = await exportCsv({ filter, search, orderBy: orderText(sort) }, (done, total) =>
+        setExporting(`Exporting ${formatCount(done)} of ${formatCount(total)}…`),
+      );
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(blob);
+      link.download = `customers-${new Date().toISOString().slice(0, 10)}.csv`;
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+      setNotice("Exported.");
+    } catch (err) {
+      setNotice(describeProblem(problemOf(err)));
+    } finally {
+      setExporting(undefined);
+    }
+  }
   const changeLayout = (next: Layout, persist: boolean) => {
     setLayout(next);
     if (persist) saveLayout(localStorage, next);
@@ -162,6 +185,14 @@ export function App() {
           {canEdit && (
             <button type="button" class="primary" onClick={() => setModal({ kind: "form" })}>
               Add customer
+            </button>
+          )}
+          <button type="button" disabled={exporting !== undefined} onClick={() => void download()}>
+            {exporting ?? "Export CSV"}
+          </button>
+          {canEdit && (
+            <button type="button" onClick={() => setModal({ kind: "import" })}>
+              Import CSV
             </button>
           )}
         </div>
@@ -274,6 +305,9 @@ export function App() {
             setModal({ kind: "instances", customer, highlight })
           }
         />
+      )}
+      {modal?.kind === "import" && (
+        <ImportDialog onClose={() => setModal(undefined)} onImported={refresh} />
       )}
       {modal?.kind === "history" && (
         <HistoryDialog
