@@ -50,10 +50,6 @@ const safeBound = sql`(
 /** Where processes tell each other that changes committed (NOTIFY / LISTEN). */
 export const CHANGES_CHANNEL = "customer_changes";
 
-/** The sequence of the `ordinal`-th change of the current transaction. */
-const sequenceOf = (ordinal: number) =>
-  sql`(pg_current_xact_id()::text::bigint << 16) + ${ordinal}::bigint`;
-
 /** Changes one transaction may record (the ordinal's 16 bits). */
 export const MAX_CHANGES_PER_TRANSACTION = 65_536;
 
@@ -67,38 +63,53 @@ export interface NewChange {
   serviceInstance?: ServiceInstance;
 }
 
-const authorColumns = (author: ChangeAuthor) => ({
+export const authorColumns = (author: ChangeAuthor) => ({
   actor: author.actor,
   actorKey: normalizeKey(author.actor),
   requestId: author.requestId,
 });
 
+/** The sequence of the current transaction's change number 0; the others add their ordinal. */
+export const firstSequence = sql`(pg_current_xact_id()::text::bigint << 16)`;
+
 /**
  * Records `changes` in the transaction `tx` is part of: they commit or roll back with it.
- * All of a transaction's changes are recorded by one call (their ordinals start at 0).
+ * Their ordinals start at `firstOrdinal` (a transaction's changes need distinct ones). One
+ * statement with one JSON parameter, however many changes.
  */
 export async function recordChanges(
   tx: Executor,
   author: ChangeAuthor,
   changes: NewChange[],
+  firstOrdinal = 0,
 ): Promise<void> {
   if (changes.length === 0) return;
-  if (changes.length > MAX_CHANGES_PER_TRANSACTION) {
+  if (firstOrdinal + changes.length > MAX_CHANGES_PER_TRANSACTION) {
     throw new Error(`at most ${MAX_CHANGES_PER_TRANSACTION} changes per transaction`);
   }
-  await tx.insert(customerChanges).values(
-    changes.map((change, ordinal) => ({
-      sequence: sequenceOf(ordinal),
-      kind: change.kind,
-      customerId: change.customerId,
-      ...authorColumns(author),
-      customer: change.customer ?? null,
-      previousCustomer: change.previousCustomer ?? null,
-      changedFields: change.changedFields ?? null,
-      serviceInstance: change.serviceInstance ?? null,
-    })),
-  );
+  const { actor, actorKey, requestId } = authorColumns(author);
+  const rows = changes.map((c, i) => ({
+    o: firstOrdinal + i,
+    k: c.kind,
+    c: c.customerId,
+    cu: c.customer ?? null,
+    p: c.previousCustomer ?? null,
+    f: c.changedFields ?? null,
+    s: c.serviceInstance ?? null,
+  }));
+  await tx.execute(sql`
+    insert into ${customerChanges} (sequence, kind, customer_id, actor, actor_key, request_id,
+      customer, previous_customer, changed_fields, service_instance)
+    select ${firstSequence} + r.o, r.k, r.c, ${actor}, ${actorKey}, ${requestId}, r.cu, r.p, r.f, r.s
+    from json_to_recordset(${JSON.stringify(rows)}::json)
+      as r(o bigint, k text, c text, cu jsonb, p jsonb, f jsonb, s jsonb)`);
 }
+
+/** A customer row's columns as the JSON of a Customer (what change records hold). */
+export const customerJson = (row: SQL) => sql`jsonb_build_object(
+  'id', ${row}.id, 'name', ${row}.name, 'referenceNumber', coalesce(${row}.reference_number, ''),
+  'description', ${row}.description, 'serviceInstanceCount', ${row}.service_instance_count,
+  'createTime', ${row}.create_time, 'updateTime', ${row}.update_time, 'etag', ${row}.etag)`;
 
 /**
  * One statement that runs `write` (an INSERT, UPDATE or DELETE of one customer, RETURNING its
@@ -120,12 +131,8 @@ export async function writeRecordingCustomer(
     recorded as (
       insert into ${customerChanges} (sequence, kind, customer_id, actor, actor_key, request_id,
         customer, previous_customer, changed_fields)
-      select ${sequenceOf(0)}, ${change.kind}, id, ${actor}, ${actorKey}, ${requestId},
-        jsonb_build_object(
-          'id', id, 'name', name, 'referenceNumber', coalesce(reference_number, ''),
-          'description', description, 'serviceInstanceCount', service_instance_count,
-          'createTime', create_time, 'updateTime', update_time, 'etag', etag),
-        ${json(change.previousCustomer)}, ${json(change.changedFields)}
+      select ${firstSequence}, ${change.kind}, id, ${actor}, ${actorKey}, ${requestId},
+        ${customerJson(sql`written`)}, ${json(change.previousCustomer)}, ${json(change.changedFields)}
       from written
       returning customer)
     select customer from recorded`);

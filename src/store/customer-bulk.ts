@@ -5,7 +5,13 @@ import type { ChangeAuthor, Customer, CustomerFields, IdempotencyKey } from "../
 import { DomainError, type FieldViolation, invalidArgument, notFound } from "../errors.js";
 import type { FilterExpr } from "../filter/ast.js";
 import type { OrderKey } from "../filter/order-by.js";
-import { type NewChange, recordChanges } from "./changes.js";
+import {
+  authorColumns,
+  customerJson,
+  firstSequence,
+  type NewChange,
+  recordChanges,
+} from "./changes.js";
 import {
   type CustomerRow,
   changedFields,
@@ -18,7 +24,7 @@ import {
 import type { Executor, Transaction } from "./db.js";
 import { violatedConstraint } from "./driver-errors.js";
 import { writeOnce } from "./idempotency.js";
-import { customers } from "./schema.js";
+import { customerChanges, customers } from "./schema.js";
 
 export type ImportMode = "create" | "upsert";
 export type ImportOutcome = "CREATED" | "UPDATED" | "UNCHANGED";
@@ -135,6 +141,49 @@ export function createCustomerBulkStore({
   db,
   onChangesCommitted = () => {},
 }: StoreDeps): CustomerBulkStore {
+  /**
+   * One statement for every create and its change record: the rows travel as one JSON
+   * parameter (a 1,000-row VALUES list is 9,000 parameters for drizzle to build and
+   * PostgreSQL to parse and plan, 3× slower when measured).
+   */
+  async function insertAll(
+    tx: Transaction,
+    creates: { id: string; fields: CustomerFields }[],
+    author: ChangeAuthor,
+  ): Promise<void> {
+    if (creates.length === 0) return;
+    const input = creates.map(({ id, fields }, ordinal) => {
+      const d = derivedColumns(id, fields);
+      return {
+        o: ordinal,
+        id,
+        name: d.name,
+        nk: d.nameKey,
+        rn: d.referenceNumber,
+        rk: d.referenceKey,
+        d: d.description,
+        dk: d.descriptionKey,
+        st: d.searchText,
+        e: randomBase32(16),
+      };
+    });
+    const { actor, actorKey, requestId } = authorColumns(author);
+    await tx.execute(sql`
+      with input as (
+        select * from json_to_recordset(${JSON.stringify(input)}::json)
+          as r(o bigint, id text, name text, nk text, rn text, rk text, d text, dk text, st text, e text)),
+      created as (
+        insert into ${customers} (id, name, name_key, reference_number, reference_key,
+          description, description_key, search_text, etag)
+        select id, name, nk, rn, rk, d, dk, st, e from input order by o
+        returning *)
+      insert into ${customerChanges} (sequence, kind, customer_id, actor, actor_key, request_id,
+        customer)
+      select ${firstSequence} + input.o, 'CUSTOMER_CREATED', created.id, ${actor}, ${actorKey},
+        ${requestId}, ${customerJson(sql`created`)}
+      from created join input on input.id = created.id`);
+  }
+
   /** One UPDATE for every matched row that changes: its new name and description. */
   async function updateAll(
     tx: Transaction,
@@ -208,41 +257,21 @@ export function createCustomerBulkStore({
       }
     });
 
-    const created =
-      creates.length === 0
-        ? []
-        : (
-            await tx
-              .insert(customers)
-              .values(
-                creates.map(({ id, fields }) => ({
-                  id,
-                  ...derivedColumns(id, fields),
-                  etag: randomBase32(16),
-                })),
-              )
-              .returning(customerColumns)
-          ).map(toCustomer);
+    await insertAll(tx, creates, author);
     const updated = await updateAll(tx, updates);
     const updatedById = new Map(updated.map((c) => [c.id, c]));
-    const changes: NewChange[] = [
-      ...created.map((customer) => ({
-        kind: "CUSTOMER_CREATED" as const,
-        customerId: customer.id,
-        customer,
-      })),
-      ...updates.map(({ id, before }) => {
-        const after = updatedById.get(id) as Customer;
-        return {
-          kind: "CUSTOMER_UPDATED" as const,
-          customerId: id,
-          customer: after,
-          previousCustomer: before,
-          changedFields: changedFields(before, after),
-        };
-      }),
-    ];
-    await recordChanges(tx, author, changes);
+    const changes: NewChange[] = updates.map(({ id, before }) => {
+      const after = updatedById.get(id) as Customer;
+      return {
+        kind: "CUSTOMER_UPDATED" as const,
+        customerId: id,
+        customer: after,
+        previousCustomer: before,
+        changedFields: changedFields(before, after),
+      };
+    });
+    // The creates took ordinals 0 to creates.length - 1.
+    await recordChanges(tx, author, changes, creates.length);
     return results;
   }
 
