@@ -12,6 +12,8 @@ import { FileError, type FileRow, formatOf, readRows } from "./rows.js";
 const BATCH = 1000;
 /** Rows per re-check when a batch had more problems than one error lists (3 fields a row). */
 const RECHECK = 33;
+/** Batches sent before the first of them has answered. */
+const IN_FLIGHT = 2;
 
 export interface ImportOptions {
   file: string;
@@ -152,6 +154,7 @@ export async function importCustomers(options: ImportOptions): Promise<number> {
   }
 
   let batch: FileRow[] = [];
+  const inFlight: Promise<boolean>[] = [];
   try {
     for await (const row of readRows(options.file, format)) {
       // Rows of different batches that repeat a name or reference number: the service sees
@@ -175,13 +178,15 @@ export async function importCustomers(options: ImportOptions): Promise<number> {
       if (reference) firstLineOf.reference.set(reference, row.line);
       batch.push(row);
       if (batch.length === BATCH) {
-        const go = await send(batch);
+        // Two batches in flight: the service checks one while PostgreSQL writes the other.
+        inFlight.push(send(batch));
         batch = [];
-        if (!go) break;
+        if (inFlight.length === IN_FLIGHT && !(await inFlight.shift())) break;
       }
       if (!options.dryRun && rejections.length > 0) break;
     }
-    if (batch.length > 0 && (options.dryRun || rejections.length === 0)) await send(batch);
+    const going = (await Promise.all(inFlight)).every(Boolean);
+    if (batch.length > 0 && going && (options.dryRun || rejections.length === 0)) await send(batch);
   } catch (err) {
     shown.stop();
     if (err instanceof FileError) {
@@ -202,7 +207,7 @@ export async function importCustomers(options: ImportOptions): Promise<number> {
     );
   } else if (rejections.length > 0) {
     process.stderr.write(
-      `stopped at a rejected batch: ${summary} before it (re-run with --upsert after fixing the file)\n`,
+      `stopped at a rejected batch: ${summary} by the batches written (re-run with --upsert after fixing the file)\n`,
     );
   } else {
     process.stderr.write(

@@ -111,6 +111,30 @@ describe("the command line", () => {
     expect(await total('reference_number = "DRY-*"')).toBe(0);
   }, 60_000);
 
+  it("imports JSON Lines, and upserts by reference number", async () => {
+    const jsonl = file(
+      "rows.jsonl",
+      [
+        JSON.stringify({ name: "JSONL One", reference_number: "JL-1", description: "a\nb" }),
+        "",
+        JSON.stringify({ name: "JSONL Two", referenceNumber: "JL-2" }),
+      ].join("\n"),
+    );
+    const first = await cli(["import", jsonl]);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain("2 created");
+    const changed = file(
+      "changed.jsonl",
+      `${JSON.stringify({ name: "JSONL One renamed", reference_number: "jl-1", description: "a\nb" })}\n`,
+    );
+    const second = await cli(["import", "--upsert", changed]);
+    expect(second.stderr).toContain("0 created, 1 updated, 0 unchanged");
+    expect(await total('name = "JSONL One renamed"')).toBe(1);
+    const broken = await cli(["import", file("broken.jsonl", '{"name": "x"}\nnot json\n')]);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toContain("line 2: not a JSON object");
+  });
+
   it("exits 2 for usage and connection problems, 0 for --help", async () => {
     expect((await cli(["--help"])).code).toBe(0);
     expect((await cli(["import", "--help"])).code).toBe(0);
