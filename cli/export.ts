@@ -3,6 +3,7 @@ import type { Writable } from "node:stream";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { stringify } from "csv-stringify/sync";
 import type { Customer } from "../gen/customerinventory/v1/resources_pb.js";
+import { EXPORT_COLUMNS } from "../src/domain/export-columns.js";
 import { describeFailure, inventoryClient } from "./client.js";
 
 export interface ExportOptions {
@@ -14,16 +15,6 @@ export interface ExportOptions {
   format: string;
   output?: string;
 }
-
-export const EXPORT_COLUMNS = [
-  "id",
-  "name",
-  "reference_number",
-  "description",
-  "service_instance_count",
-  "create_time",
-  "update_time",
-] as const;
 
 const time = (t: Customer["createTime"]) => (t ? timestampDate(t).toISOString() : "");
 

@@ -1,5 +1,6 @@
 import { createReadStream } from "node:fs";
 import { parse } from "csv-parse";
+import { EXPORT_COLUMNS } from "../src/domain/export-columns.js";
 
 /** One customer row of an import file, with the line it starts on. */
 export interface FileRow {
@@ -13,8 +14,8 @@ export interface FileRow {
 export class FileError extends Error {}
 
 /** The columns an import reads; the others an export writes are accepted and ignored. */
-const READ = ["name", "reference_number", "description"] as const;
-const IGNORED = ["id", "service_instance_count", "create_time", "update_time"];
+const READ: readonly string[] = ["name", "reference_number", "description"];
+const IGNORED = EXPORT_COLUMNS.filter((c) => !READ.includes(c));
 
 export type FileFormat = "csv" | "jsonl";
 
@@ -26,7 +27,7 @@ export const formatOf = (file: string, given?: string): FileFormat => {
 
 function checkColumns(columns: string[]): void {
   const unknown = columns.filter(
-    (c) => !(READ as readonly string[]).includes(c) && !IGNORED.includes(c),
+    (c) => !READ.includes(c) && !(IGNORED as readonly string[]).includes(c),
   );
   if (unknown.length > 0) {
     throw new FileError(

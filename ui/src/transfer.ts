@@ -8,19 +8,11 @@ import {
 } from "../../gen/customerinventory/v1/customer_inventory_service_pb.js";
 import type { Customer } from "../../gen/customerinventory/v1/resources_pb.js";
 import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { EXPORT_COLUMNS } from "../../src/domain/export-columns.js";
 import { api } from "./api.js";
 
-/** The columns an export writes (the command line writes the same). */
-export const EXPORT_COLUMNS = [
-  "id",
-  "name",
-  "reference_number",
-  "description",
-  "service_instance_count",
-  "create_time",
-  "update_time",
-];
-const READ = ["name", "reference_number", "description"];
+const READ: readonly string[] = ["name", "reference_number", "description"];
+const EXPORTED: readonly string[] = EXPORT_COLUMNS;
 const BATCH = 1000;
 
 const time = (t: Customer["createTime"]) => (t ? timestampDate(t).toISOString() : "");
@@ -30,7 +22,7 @@ export async function exportCsv(
   query: { filter: string; search: string; orderBy: string },
   onProgress: (done: number, total: number) => void,
 ): Promise<Blob> {
-  const parts: string[] = [stringify([EXPORT_COLUMNS])];
+  const parts: string[] = [stringify([[...EXPORT_COLUMNS]])];
   let done = 0;
   let total = 0;
   for await (const message of api.exportCustomers(query)) {
@@ -70,7 +62,7 @@ export function parseCsv(text: string): FileRow[] {
     throw new Error(`This is not a CSV file the import can read: ${(err as Error).message}`);
   }
   const header = Object.keys(records[0]?.record ?? {});
-  const unknown = header.filter((c) => !READ.includes(c) && !EXPORT_COLUMNS.includes(c));
+  const unknown = header.filter((c) => !READ.includes(c) && !EXPORTED.includes(c));
   if (unknown.length > 0)
     throw new Error(`Unknown column ${unknown.map((c) => `"${c}"`).join(", ")}.`);
   if (records.length > 0 && !header.includes("name"))
