@@ -3,7 +3,7 @@ import type { Writable } from "node:stream";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { stringify } from "csv-stringify/sync";
 import type { Customer } from "../gen/customerinventory/v1/resources_pb.js";
-import { EXPORT_COLUMNS } from "../src/domain/export-columns.js";
+import { EXPORT_COLUMNS } from "../src/domain/customer-files.js";
 import { describeFailure, inventoryClient } from "./client.js";
 
 export interface ExportOptions {

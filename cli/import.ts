@@ -6,6 +6,7 @@ import {
   ImportOutcome,
 } from "../gen/customerinventory/v1/customer_inventory_service_pb.js";
 import { BadRequestSchema, ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.js";
+import { importRowOf } from "../src/domain/customer-files.js";
 import { describeFailure, inventoryClient } from "./client.js";
 import { FileError, type FileRow, formatOf, readRows } from "./rows.js";
 
@@ -117,11 +118,10 @@ export async function importCustomers(options: ImportOptions): Promise<number> {
       return all;
     }
     return violations.map((v) => {
-      const m = /^customers\[(\d+)\]\.(\w+)$/.exec(v.field);
-      const row = m ? batch[Number(m[1])] : undefined;
+      const at = importRowOf(v.field);
       return {
-        line: row?.line ?? 0,
-        message: `${m?.[2] ?? v.field}: ${v.description.replace(/customers\[(\d+)\]/g, (_, i) => `line ${batch[Number(i)]?.line}`)}`,
+        line: at ? (batch[at.row]?.line ?? 0) : 0,
+        message: `${at?.field ?? v.field}: ${v.description.replace(/customers\[(\d+)\]/g, (_, i) => `line ${batch[Number(i)]?.line}`)}`,
       };
     });
   }

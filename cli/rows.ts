@@ -1,6 +1,6 @@
 import { createReadStream } from "node:fs";
 import { parse } from "csv-parse";
-import { EXPORT_COLUMNS } from "../src/domain/export-columns.js";
+import { columnProblem } from "../src/domain/customer-files.js";
 
 /** One customer row of an import file, with the line it starts on. */
 export interface FileRow {
@@ -13,10 +13,6 @@ export interface FileRow {
 /** A file the import cannot read (a usage error: exit 2). */
 export class FileError extends Error {}
 
-/** The columns an import reads; the others an export writes are accepted and ignored. */
-const READ: readonly string[] = ["name", "reference_number", "description"];
-const IGNORED = EXPORT_COLUMNS.filter((c) => !READ.includes(c));
-
 export type FileFormat = "csv" | "jsonl";
 
 export const formatOf = (file: string, given?: string): FileFormat => {
@@ -26,17 +22,8 @@ export const formatOf = (file: string, given?: string): FileFormat => {
 };
 
 function checkColumns(columns: string[]): void {
-  const unknown = columns.filter(
-    (c) => !READ.includes(c) && !(IGNORED as readonly string[]).includes(c),
-  );
-  if (unknown.length > 0) {
-    throw new FileError(
-      `unknown column${unknown.length > 1 ? "s" : ""} ${unknown.map((c) => `"${c}"`).join(", ")}: the columns are ${READ.join(", ")} (and, as an export writes them, ${IGNORED.join(", ")})`,
-    );
-  }
-  if (!columns.includes("name")) throw new FileError('the header has no "name" column');
-  const twice = columns.find((c, i) => columns.indexOf(c) !== i);
-  if (twice) throw new FileError(`column "${twice}" appears twice in the header`);
+  const problem = columnProblem(columns);
+  if (problem) throw new FileError(problem);
 }
 
 /** A field's text; CRLF line breaks (Windows tools write them inside quoted fields) become LF. */

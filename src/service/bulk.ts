@@ -7,12 +7,11 @@ import {
 import { normalizeKey } from "../domain/text.js";
 import type { CustomerFields } from "../domain/types.js";
 import { type FieldViolation, invalidArgument, invalidField } from "../errors.js";
-import { allOf, parseFilter, searchTermsExpr } from "../filter/filter.js";
-import { parseOrderBy, parseOrderByOrThrow } from "../filter/order-by.js";
-import { parseSearch } from "../filter/search.js";
+import { allOf, searchTermsExpr } from "../filter/filter.js";
+import { parseOrderByOrThrow } from "../filter/order-by.js";
 import type { ImportMode, ImportOutcome } from "../store/customer-bulk.js";
 import { customerToProto } from "./convert.js";
-import { cleanCustomerFields, type HandlerDeps } from "./customers.js";
+import { cleanCustomerFields, cleanCustomerQuery, type HandlerDeps } from "./customers.js";
 import { checkRequest, cleanRequestId, fingerprint } from "./requests.js";
 
 /** Ids per BatchGetCustomers and rows per ImportCustomers, at most. */
@@ -134,17 +133,12 @@ export function createBulkHandlers({
     },
 
     async *exportCustomers(req) {
-      const { filter, searchTerms, order } = checkRequest((check) => ({
-        filter: parseFilter(req.filter, "filter", check.violations),
-        searchTerms: parseSearch(req.search, "search", check.violations),
-        order:
-          req.orderBy.trim() === ""
-            ? parseOrderByOrThrow("", "order_by")
-            : parseOrderBy(req.orderBy, "order_by", check.violations),
-      }));
+      const { filter, searchTerms, order } = checkRequest((check) =>
+        cleanCustomerQuery(req, check),
+      );
       const pages = store.bulk.export({
         filter: allOf(filter?.expr, searchTermsExpr(searchTerms ?? [])),
-        order: order ?? [],
+        order: order ?? parseOrderByOrThrow("", "order_by"),
       });
       for await (const page of pages) {
         yield { customers: page.customers.map(customerToProto), totalSize: page.totalSize ?? 0 };

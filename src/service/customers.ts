@@ -10,7 +10,7 @@ import { parseSearch } from "../filter/search.js";
 import type { Store } from "../store/index.js";
 import { customerToProto } from "./convert.js";
 import type { PageTokenCodec } from "./page-token.js";
-import { checkRequest, fingerprint, resolveUpdateMask } from "./requests.js";
+import { checkRequest, fingerprint, type RequestCheck, resolveUpdateMask } from "./requests.js";
 
 export interface HandlerDeps {
   store: Store;
@@ -21,10 +21,11 @@ export interface HandlerDeps {
   authorOf: (context: HandlerContext) => ChangeAuthor;
 }
 
+/** The text rules of a customer's fields; `field` is the path below the customer's own. */
 const customerFieldRules: Record<keyof CustomerFields, TextRule> = {
-  name: { field: "customer.name", min: 1, max: 100 },
-  referenceNumber: { field: "customer.reference_number", min: 0, max: 64 },
-  description: { field: "customer.description", min: 0, max: 2000, multiline: true },
+  name: { field: "name", min: 1, max: 100 },
+  referenceNumber: { field: "reference_number", min: 0, max: 64 },
+  description: { field: "description", min: 0, max: 2000, multiline: true },
 };
 
 const mutableCustomerPaths = ["name", "reference_number", "description"] as const;
@@ -47,12 +48,32 @@ export function cleanCustomerFields(
   const clean: Partial<CustomerFields> = {};
   for (const field of fields) {
     const rule = customerFieldRules[field];
-    const named =
-      path === "customer" ? rule : { ...rule, field: rule.field.replace("customer", path) };
-    const value = cleanText(customer?.[field] ?? "", named, violations);
+    const value = cleanText(
+      customer?.[field] ?? "",
+      { ...rule, field: `${path}.${rule.field}` },
+      violations,
+    );
     if (value !== undefined) clean[field] = value;
   }
   return clean;
+}
+
+/**
+ * `filter`, `search` and `order_by` as ListCustomers and ExportCustomers take them; `order` is
+ * undefined when the request sends none.
+ */
+export function cleanCustomerQuery(
+  req: { filter: string; search: string; orderBy: string },
+  check: RequestCheck,
+) {
+  return {
+    filter: parseFilter(req.filter, "filter", check.violations),
+    searchTerms: parseSearch(req.search, "search", check.violations),
+    order:
+      req.orderBy.trim() === ""
+        ? undefined
+        : parseOrderBy(req.orderBy, "order_by", check.violations),
+  };
 }
 
 const CREATE_CUSTOMER = "customerinventory.v1.CustomerInventoryService/CreateCustomer";
@@ -89,17 +110,16 @@ export function createCustomerHandlers({
 
   return {
     async listCustomers(req, context) {
-      const { limit, savedFilterId, filter, searchTerms, requestOrder } = checkRequest((check) => ({
+      const {
+        limit,
+        savedFilterId,
+        query: { filter, searchTerms, order: requestOrder },
+      } = checkRequest((check) => ({
         limit: check.pageSize(req.pageSize),
         savedFilterId: req.savedFilterId
           ? check.id(req.savedFilterId, "saved_filter_id")
           : undefined,
-        filter: parseFilter(req.filter, "filter", check.violations),
-        searchTerms: parseSearch(req.search, "search", check.violations),
-        requestOrder:
-          req.orderBy.trim() === ""
-            ? undefined
-            : parseOrderBy(req.orderBy, "order_by", check.violations),
+        query: cleanCustomerQuery(req, check),
       }));
 
       // A saved filter is re-read on every page: its filter is ANDed with the request's, its

@@ -307,11 +307,8 @@ export function createCustomerStore({
               description: patch.description ?? current.description,
             };
             const before = toCustomer(current);
-            const unchanged =
-              next.name === current.name &&
-              next.referenceNumber === (current.referenceNumber ?? "") &&
-              next.description === current.description;
-            if (unchanged) return { customer: before, changed: false };
+            const changed = changedFields(before, { ...before, ...next });
+            if (changed.length === 0) return { customer: before, changed: false };
             const after = (await writeRecordingCustomer(
               tx,
               tx
@@ -327,7 +324,7 @@ export function createCustomerStore({
               {
                 kind: "CUSTOMER_UPDATED",
                 previousCustomer: before,
-                changedFields: changedFields(before, { ...before, ...next }),
+                changedFields: changed,
               },
               options.author,
             )) as Customer;

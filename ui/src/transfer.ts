@@ -8,11 +8,9 @@ import {
 } from "../../gen/customerinventory/v1/customer_inventory_service_pb.js";
 import type { Customer } from "../../gen/customerinventory/v1/resources_pb.js";
 import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { EXPORT_COLUMNS } from "../../src/domain/export-columns.js";
+import { columnProblem, EXPORT_COLUMNS, importRowOf } from "../../src/domain/customer-files.js";
 import { api } from "./api.js";
 
-const READ: readonly string[] = ["name", "reference_number", "description"];
-const EXPORTED: readonly string[] = EXPORT_COLUMNS;
 const BATCH = 1000;
 
 const time = (t: Customer["createTime"]) => (t ? timestampDate(t).toISOString() : "");
@@ -62,11 +60,8 @@ export function parseCsv(text: string): FileRow[] {
     throw new Error(`This is not a CSV file the import can read: ${(err as Error).message}`);
   }
   const header = Object.keys(records[0]?.record ?? {});
-  const unknown = header.filter((c) => !READ.includes(c) && !EXPORTED.includes(c));
-  if (unknown.length > 0)
-    throw new Error(`Unknown column ${unknown.map((c) => `"${c}"`).join(", ")}.`);
-  if (records.length > 0 && !header.includes("name"))
-    throw new Error('The file has no "name" column.');
+  const problem = records.length > 0 ? columnProblem(header) : undefined;
+  if (problem) throw new Error(`${problem.charAt(0).toUpperCase()}${problem.slice(1)}.`);
   let ended = 1;
   return records.map(({ record, info }) => {
     const line = ended + 1;
@@ -132,11 +127,10 @@ export async function importRows(
         throw err;
       }
       for (const v of e.findDetails(BadRequestSchema).flatMap((b) => b.fieldViolations)) {
-        const m = /^customers\[(\d+)\]\.(\w+)$/.exec(v.field);
-        const row = m ? batch[Number(m[1])] : undefined;
+        const at = importRowOf(v.field);
         report.rejected.push({
-          line: row?.line ?? 0,
-          message: `${m?.[2] ?? v.field}: ${v.description}`,
+          line: at ? (batch[at.row]?.line ?? 0) : 0,
+          message: `${at?.field ?? v.field}: ${v.description}`,
         });
       }
       if (!options.validateOnly) break;
