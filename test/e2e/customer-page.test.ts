@@ -89,6 +89,8 @@ async function openPage(
   const context = await browser.newContext({
     viewport: { width: options.width ?? 1280, height: options.height ?? 900 },
   });
+  // An action that cannot happen fails with what it waited for, instead of at the test's timeout.
+  context.setDefaultTimeout(5_000);
   const page = await context.newPage();
   await page.goto(`${options.url ?? server.baseUrl}/`);
   return { context, page };
@@ -621,9 +623,10 @@ describe.skipIf(!chromiumPath)("the Customer Inventory page", () => {
     try {
       await page.locator("#search").fill("tenant");
       // The searched page is in (the total of the page before stays while it loads).
-      await poll(async () =>
-        (await names(page)).every((n) => n.toLowerCase().includes("tenant")),
-      ).toBe(true);
+      await poll(async () => {
+        const shown = await names(page);
+        return shown.length > 0 && shown.every((n) => n.toLowerCase().includes("tenant"));
+      }).toBe(true);
       await poll(() => page.getByText("Loading…").count()).toBe(0);
       const shown = Number((await total(page))?.split(" ")[0]);
       const [download] = await Promise.all([
