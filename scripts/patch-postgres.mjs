@@ -30,6 +30,17 @@
 //    statement_timeout, holding its pool connection. `query.cancel()` may now be repeated;
 //    src/store/db.ts repeats it a few times while the statement has not ended.
 //    test/integration/faults.test.ts "10,000 calls ..." failed about one run in two without it.
+// 5. A reconnect that skips target_session_attrs (../shared/research/ha-cluster.md, reported
+//    here first): when a socket closes after an error arrived for its running statement (57P01
+//    as a primary goes down) but before ReadyForQuery, the connection keeps that statement and
+//    error. On reconnect, the first ReadyForQuery hands the stale error to the statement that
+//    asked for the connection and skips the primary check: the connection stays on a standby,
+//    failing writes with 25006 until max_lifetime. A (re)connect now starts with no statement.
+//    test/integration/ha-cluster.test.ts "reconnects to the primary ..." fails without it.
+// 6. A connection that must reach the primary but is read-only (a guard behind 5): a statement
+//    that fails with 25006 (read_only_sql_transaction) on a connection opened with
+//    target_session_attrs primary or read-write retires the connection once it is idle, so the
+//    next statement reconnects and checks again; src/store/db.ts retries such a write once.
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -93,6 +104,39 @@ const patches = [
       [
         "  cancel() {\n    return this.canceller && (this.canceller(this), this.canceller = null)\n  }\n",
         `  cancel() { ${mark}\n    return this.canceller && this.canceller(this)\n  }\n`,
+      ],
+    ],
+  },
+  {
+    file: "connection.js",
+    mark: "/* customer-inventory: a reconnect starts clean */",
+    issue: "a reconnect that skips target_session_attrs",
+    replacements: (mark) => [
+      [
+        "  async function connect() {\n    terminated = false\n    backendParameters = {}\n",
+        `  async function connect() { ${mark}\n    terminated = false\n    backendParameters = {}\n    query = results = errorResponse = null\n    result = new Result()\n    retireReadOnly = false\n`,
+      ],
+    ],
+  },
+  {
+    file: "connection.js",
+    mark: "/* customer-inventory: retire a read-only connection */",
+    issue: "a read-only connection that must reach the primary",
+    replacements: (mark) => [
+      ["    , hostIndex = 0\n", "    , hostIndex = 0\n    , retireReadOnly = false\n"],
+      [
+        "      errorResponse = Errors.postgres(parseError(x))\n",
+        `      errorResponse = Errors.postgres(parseError(x))\n      ${mark}\n      errorResponse.code === '25006' && (target_session_attrs === 'primary' || target_session_attrs === 'read-write') && (retireReadOnly = true)\n`,
+      ],
+      // Out of the pool's queues first (as end() does), so that no statement is handed to it
+      // while it closes; closing puts it back among the closed ones, to reconnect.
+      [
+        "        ? ending\n          ? terminate()\n",
+        "        ? ending || retireReadOnly\n          ? (ending || onend(connection), terminate())\n",
+      ],
+      [
+        "      : ending\n        ? terminate()\n",
+        "      : ending || retireReadOnly\n        ? (ending || onend(connection), terminate())\n",
       ],
     ],
   },

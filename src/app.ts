@@ -3,6 +3,7 @@ import { createChangeFeed } from "./feed/change-feed.js";
 import { createServer, type Server } from "./http/server.js";
 import type { StaticSite } from "./http/static-site.js";
 import { type Authenticator, createAuthInterceptor } from "./interceptors/auth.js";
+import { createConsistencyInterceptor } from "./interceptors/consistency.js";
 import { callerOf, changeAuthorOf } from "./interceptors/context.js";
 import { createDeadlineInterceptor } from "./interceptors/deadline.js";
 import { createErrorInterceptor } from "./interceptors/errors.js";
@@ -34,7 +35,7 @@ export interface ChangeFeedSettings {
 
 export interface AppDeps {
   database: Pick<DatabaseHandle, "db" | "usage" | "withSignal"> &
-    Partial<Pick<DatabaseHandle, "listen" | "background">>;
+    Partial<Pick<DatabaseHandle, "listen" | "background" | "watch" | "reads">>;
   logger: Logger;
   /** Signs page tokens: the same on every replica. A function if it is loaded after start. */
   pageTokenSecret: Buffer | (() => Buffer);
@@ -70,13 +71,14 @@ export interface AppDeps {
 
 /** The whole service wired together, as an unstarted server. */
 export function createApp(deps: AppDeps): Server {
-  const { db } = deps.database;
+  const { db, watch, reads } = deps.database;
   let isReady = deps.ready === undefined;
   const ready = () => isReady;
   const health = createHealth({
     probe: async () => {
       if (!isReady) throw new Error("the database is not migrated yet");
-      await pingDatabase(db);
+      // NOT_SERVING only while no primary answers: standbys alone cannot serve writes.
+      await (watch ? watch.probe() : pingDatabase(db));
     },
     intervalMs: deps.healthProbeIntervalMs ?? 2_000,
     timeoutMs: 1_000,
@@ -86,6 +88,7 @@ export function createApp(deps: AppDeps): Server {
   const feedSettings = deps.changeFeed ?? {};
   const store = createStore({
     db,
+    reader: reads?.reader,
     background: deps.database.background,
     onChangesCommitted: () => feed.changed(),
   });
@@ -111,7 +114,12 @@ export function createApp(deps: AppDeps): Server {
     authorOf: changeAuthorOf,
     health,
   });
-  const metrics = createMetrics({ poolUsage: deps.database.usage, feedStats: feed.stats });
+  const metrics = createMetrics({
+    poolUsage: deps.database.usage,
+    feedStats: feed.stats,
+    reads,
+    primaryReachable: watch?.reachable,
+  });
   const callLog = createCallLog({ logger: deps.logger, onCall: metrics.recordCall });
   const server = createServer({
     routes,
@@ -124,7 +132,9 @@ export function createApp(deps: AppDeps): Server {
         defaultMs: deps.defaultDeadlineMs ?? 10_000,
         maxMs: deps.maxDeadlineMs ?? 60_000,
         withSignal: deps.database.withSignal,
+        outageSignal: watch?.outageSignal,
       }),
+      ...(reads ? [createConsistencyInterceptor(reads)] : []),
     ],
     logger: deps.logger,
     maxMessageBytes: deps.maxMessageBytes,

@@ -5,8 +5,20 @@ export interface Config {
   readonly host: string;
   /** TCP port. Default 8080; 0 picks a free one. */
   readonly port: number;
-  /** PostgreSQL URL; unset means start the embedded PostgreSQL under dataDir. */
+  /**
+   * PostgreSQL URL; unset means start the embedded PostgreSQL under dataDir. It may list
+   * several hosts (a cluster): the service then connects to whichever is the primary
+   * (target_session_attrs=primary, added when the URL sets none).
+   */
   readonly databaseUrl: string | undefined;
+  /** Standbys to serve reads (DATABASE_READ_URL, one or several hosts); unset: none. */
+  readonly databaseReadUrl: string | undefined;
+  /** Connections in each standby's pool (DB_READ_POOL_SIZE, default DB_POOL_SIZE). */
+  readonly dbReadPoolSize: number;
+  /** A standby with older data is not read from (REPLICA_MAX_LAG_MS, default 1000). */
+  readonly replicaMaxLagMs: number;
+  /** How long a read with a consistency token waits for a standby (REPLICA_WAIT_MS, default 20). */
+  readonly replicaWaitMs: number;
   /** Where the embedded PostgreSQL keeps its data. Default `./.data`. */
   readonly dataDir: string;
   readonly logLevel: LogLevel;
@@ -154,9 +166,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (!logLevels.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${logLevels.join(", ")} (got "${logLevel}")`);
   }
-  const databaseUrl = env.DATABASE_URL || undefined;
-  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new ConfigError("DATABASE_URL must be a postgres:// or postgresql:// URL");
+  const databaseUrl = primaryUrl(postgresUrl(env, "DATABASE_URL"));
+  const databaseReadUrl = postgresUrl(env, "DATABASE_READ_URL");
+  if (databaseReadUrl && !databaseUrl) {
+    throw new ConfigError("DATABASE_READ_URL needs DATABASE_URL: standbys of which primary?");
   }
   const secret = env.PAGE_TOKEN_SECRET || undefined;
   if (secret !== undefined && secret.length < 32) {
@@ -193,6 +206,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     host,
     port: integer(env, "PORT", 8080, 0, 65535),
     databaseUrl,
+    databaseReadUrl,
+    dbReadPoolSize: integer(
+      env,
+      "DB_READ_POOL_SIZE",
+      integer(env, "DB_POOL_SIZE", 10, 1, 1000),
+      1,
+      1000,
+    ),
+    replicaMaxLagMs: integer(env, "REPLICA_MAX_LAG_MS", 1_000, 0, 3_600_000),
+    replicaWaitMs: integer(env, "REPLICA_WAIT_MS", 20, 0, 10_000),
     dataDir: env.DATA_DIR || "./.data",
     uiDir: env.UI_DIR || "./ui/dist",
     logLevel,
@@ -249,13 +272,35 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   });
 }
 
-/** The URL with its password hidden, for logs. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "(unparseable URL)";
+function postgresUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const url = env[name] || undefined;
+  if (url && !/^postgres(ql)?:\/\/[^/]*\/?/.test(url)) {
+    throw new ConfigError(`${name} must be a postgres:// or postgresql:// URL`);
   }
+  return url;
+}
+
+/**
+ * A URL of several hosts must reach the primary. postgres.js's `read-write` takes a standby
+ * for one on PostgreSQL 14 and later, and `read-only` never connects (porsager/postgres#815,
+ * measured in ../shared/research/ha-cluster.md): only `primary` is right for writes.
+ */
+function primaryUrl(url: string | undefined): string | undefined {
+  if (!url) return url;
+  const attrs = /[?&]target_session_attrs=([^&]*)/.exec(url)?.[1];
+  if (attrs !== undefined && attrs !== "primary") {
+    throw new ConfigError(
+      `DATABASE_URL: target_session_attrs=${attrs} does not find the primary reliably with this driver; use target_session_attrs=primary`,
+    );
+  }
+  const hosts = /^[^/]*\/\/(?:[^@/]*@)?([^/?]*)/.exec(url)?.[1] ?? "";
+  if (attrs === undefined && hosts.includes(",")) {
+    return `${url}${url.includes("?") ? "&" : "?"}target_session_attrs=primary`;
+  }
+  return url;
+}
+
+/** The URL with its password hidden, for logs (also a URL that lists several hosts). */
+export function redactUrl(url: string): string {
+  return url.replace(/^([^/]*\/\/[^:@/]*):[^@/]*@/, "$1:***@");
 }

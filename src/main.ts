@@ -45,6 +45,10 @@ async function main(): Promise<void> {
     connectTimeoutSeconds: config.dbConnectTimeoutMs / 1000,
     maxWaiting: config.dbMaxWaiting,
     prepare: config.dbPrepare,
+    readUrl: config.databaseReadUrl,
+    readPoolSize: config.dbReadPoolSize,
+    replicaMaxLagMs: config.replicaMaxLagMs,
+    replicaWaitMs: config.replicaWaitMs,
   });
   // The server listens at once and says NOT_SERVING until the database is migrated: a
   // database that is down at start delays serving, not starting.

@@ -12,6 +12,11 @@ export function createDeadlineInterceptor(deps: {
   defaultMs: number;
   maxMs: number;
   withSignal: <T>(signal: AbortSignal, work: () => Promise<T>) => Promise<T>;
+  /**
+   * Aborts, with an UNAVAILABLE DomainError, when the primary is found unreachable: the call
+   * ends then instead of waiting out its deadline for a database that is not there.
+   */
+  outageSignal?: () => AbortSignal;
 }): Interceptor {
   return (next) => (req) => {
     // A stream lives until its client's own deadline (Connect ends it there), its client
@@ -34,6 +39,9 @@ export function createDeadlineInterceptor(deps: {
     const forward = () => controller.abort(req.signal.reason);
     if (req.signal.aborted) forward();
     else req.signal.addEventListener("abort", forward, { once: true });
+    const outage = deps.outageSignal?.();
+    const lost = () => controller.abort(outage?.reason);
+    outage?.addEventListener("abort", lost, { once: true });
     const { signal } = controller;
     return new Promise((resolve, reject) => {
       // Our deadline, or the call's own signal: its deadline (Connect's ConnectError) or
@@ -51,6 +59,7 @@ export function createDeadlineInterceptor(deps: {
         .finally(() => {
           clearTimeout(timer);
           req.signal.removeEventListener("abort", forward);
+          outage?.removeEventListener("abort", lost);
           signal.removeEventListener("abort", ended);
         });
     });

@@ -2,6 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import type { FeedStats } from "../feed/change-feed.js";
 import type { NodeResponse } from "../http/node-types.js";
 import type { PoolUsage } from "../store/db.js";
+import type { ReadRouting } from "../store/read-replicas.js";
 
 /** One finished call, as the call interceptor sees it. */
 export interface CallRecord {
@@ -25,6 +26,10 @@ export function createMetrics(deps: {
   poolUsage: () => PoolUsage;
   /** The change feed's watchers, buffer and reads. */
   feedStats?: () => FeedStats;
+  /** Where reads went, and the standbys' lag. */
+  reads?: Pick<ReadRouting, "served" | "nodes">;
+  /** Whether the last probe reached a primary. */
+  primaryReachable?: () => boolean;
 }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -40,7 +45,48 @@ export function createMetrics(deps: {
     });
   const poolGauge = (name: string, help: string, read: (usage: PoolUsage) => number) =>
     gauge(name, help, () => read(deps.poolUsage()));
-  const { feedStats } = deps;
+  const counter = (name: string, help: string, read: () => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  const { feedStats, reads, primaryReachable } = deps;
+  if (primaryReachable) {
+    gauge("db_primary_reachable", "1 while the last probe reached a primary, else 0.", () =>
+      primaryReachable() ? 1 : 0,
+    );
+  }
+  if (reads) {
+    new Counter({
+      name: "db_reads_total",
+      help: "Read calls by where they were served: target=primary or target=standby.",
+      labelNames: ["target"],
+      registers: [registry],
+      collect() {
+        const served = reads.served();
+        this.reset();
+        this.inc({ target: "primary" }, served.primary);
+        this.inc({ target: "standby" }, served.standby);
+      },
+    });
+    new Gauge({
+      name: "db_replica_lag_seconds",
+      help: "How old each DATABASE_READ_URL node's data is (absent while unknown).",
+      labelNames: ["node"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const node of reads.nodes()) {
+          if (node.lagMs !== undefined) this.set({ node: node.name }, node.lagMs / 1000);
+        }
+      },
+    });
+  }
   if (feedStats) {
     gauge("change_feed_watchers", "Open WatchCustomerChanges streams.", () => feedStats().watchers);
     gauge(
@@ -48,16 +94,6 @@ export function createMetrics(deps: {
       "Changes the feed holds in memory for live watchers (bounded by WATCH_BUFFER_CHANGES).",
       () => feedStats().buffered,
     );
-    const counter = (name: string, help: string, read: () => number) =>
-      new Counter({
-        name,
-        help,
-        registers: [registry],
-        collect() {
-          this.reset();
-          this.inc(read());
-        },
-      });
     counter(
       "change_feed_reads_total",
       "Reads of the change feed by the process's one reader, however many watch.",

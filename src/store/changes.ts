@@ -36,6 +36,14 @@ import { changeFeedState, customerChanges } from "./schema.js";
  * (another role's session without pg_read_all_stats), holds it back until the next read:
  * late, never wrong. A long transaction in this database does hold delivery back until it
  * ends (the cost of this design; writers pay nothing: no lock, no counter).
+ *
+ * A reader's position (its head, a watcher's cursor) stops at the newest change below the
+ * bound, never at the bound itself. After a failover the new primary goes on from the
+ * highest transaction id its WAL showed it, which can be lower than ids the old primary had
+ * ended without a synchronous commit (a rolled-back write whose WAL was never sent): a head
+ * at the bound could be past the new primary's first ids, and their changes would be missed.
+ * Every change commits synchronously, so a standby that is promoted has seen the newest one
+ * and numbers every later transaction above it.
  */
 const safeBound = sql`(
   select least(
@@ -46,6 +54,9 @@ const safeBound = sql`(
         where a.backend_xid = xid(x) and a.datname is distinct from current_database()))
   ) << 16
   from (select pg_current_snapshot() as snap) as s)`;
+
+/** The newest change below the safe bound: as far as a reader's position may go (see above). */
+const newestFinal = sql`(select max(sequence) from customer_changes where sequence < ${safeBound})`;
 
 /** Where processes tell each other that changes committed (NOTIFY / LISTEN). */
 export const CHANGES_CHANNEL = "customer_changes";
@@ -293,11 +304,17 @@ export function createChangeStore({
         .select({
           safe: sql<string>`${safeBound}`.as("safe"),
           newest: sql<string | null>`(select max(sequence) from ${customerChanges})`.as("newest"),
+          newestFinal: sql<string | null>`${newestFinal}`.as("newest_final"),
         })
         .from(changeFeedState)
         .as("bound");
       const rows = await background
-        .select({ change: customerChanges, safe: bound.safe, newest: bound.newest })
+        .select({
+          change: customerChanges,
+          safe: bound.safe,
+          newest: bound.newest,
+          newestFinal: bound.newestFinal,
+        })
         .from(bound)
         .leftJoin(
           customerChanges,
@@ -311,8 +328,11 @@ export function createChangeStore({
       const changes = rows.flatMap((r) => (r.change ? [toChange(r.change)] : []));
       const safe = BigInt(rows[0]?.safe ?? 0);
       const last = changes[changes.length - 1];
-      // A full batch may have more behind it: the head is its last change, not the bound.
-      const head = changes.length === limit && last ? last.sequence : safe - 1n;
+      // A full batch may have more behind it: the head is its last change. Otherwise it is
+      // the newest change below the bound (not the bound: see the top of this file).
+      const final = rows[0]?.newestFinal;
+      const head =
+        changes.length === limit && last ? last.sequence : final == null ? after : BigInt(final);
       const newest = rows[0]?.newest;
       return {
         changes,
@@ -344,11 +364,11 @@ export function createChangeStore({
     },
 
     async start() {
-      const [row] = await db.execute<{ safe: string; snapshot: string }>(
-        sql`select ${safeBound} as safe, pg_current_snapshot()::text as snapshot`,
+      const [row] = await db.execute<{ position: string; snapshot: string }>(
+        sql`select coalesce(${newestFinal}, 0) as position, pg_current_snapshot()::text as snapshot`,
       );
       return {
-        position: BigInt(row?.safe ?? 0) - 1n,
+        position: BigInt(row?.position ?? 0),
         snapshot: parseSnapshot(row?.snapshot ?? ""),
       };
     },

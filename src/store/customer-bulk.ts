@@ -139,6 +139,7 @@ const reviveImport = (json: unknown) => json as ImportedRow[];
 
 export function createCustomerBulkStore({
   db,
+  reader = () => db,
   onChangesCommitted = () => {},
 }: StoreDeps): CustomerBulkStore {
   /**
@@ -277,7 +278,7 @@ export function createCustomerBulkStore({
 
   return {
     async batchGet(ids) {
-      const rows = await db
+      const rows = await reader()
         .select(customerColumns)
         .from(customers)
         .where(inArray(customers.id, [...new Set(ids)]));
@@ -330,6 +331,7 @@ export function createCustomerBulkStore({
     },
 
     async *export(query) {
+      const db = reader();
       const { where, orderBy } = customerQuery(query);
       const select: SQL = db
         .select(customerColumns)

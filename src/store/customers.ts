@@ -205,6 +205,11 @@ export interface CustomerStore {
 
 export interface StoreDeps {
   db: Database;
+  /**
+   * Where the current call's reads go: a standby for a read call that may be served there,
+   * the primary otherwise (see read-replicas.ts); default `db`. Writes always use `db`.
+   */
+  reader?: () => Database;
   /** Where background reads and writes go (see DatabaseHandle.background); default `db`. */
   background?: Database;
   /** Called after a write that recorded changes has committed (the local feed reader wakes). */
@@ -213,6 +218,7 @@ export interface StoreDeps {
 
 export function createCustomerStore({
   db,
+  reader = () => db,
   onChangesCommitted = () => {},
 }: StoreDeps): CustomerStore {
   /** Turns a unique violation into ALREADY_EXISTS naming the customer that holds the value. */
@@ -261,7 +267,10 @@ export function createCustomerStore({
 
   return {
     async get(id) {
-      const [row] = await db.select(customerColumns).from(customers).where(eq(customers.id, id));
+      const [row] = await reader()
+        .select(customerColumns)
+        .from(customers)
+        .where(eq(customers.id, id));
       if (!row) throw notFound("customer", id);
       return toCustomer(row);
     },
@@ -410,7 +419,7 @@ export function createCustomerStore({
   ) {
     const [rows, totalSize] = await Promise.all([
       readParts(parts, limit, (part, n) =>
-        db
+        reader()
           .select(customerColumns)
           .from(customers)
           .where(and(where, part))
@@ -437,13 +446,13 @@ export function createCustomerStore({
     parts: (SQL | undefined)[],
     limit: number,
   ) {
-    const matches = db
+    const matches = reader()
       .select({ ...customerColumns, total: sql<number>`count(*) over ()::integer`.as("total") })
       .from(customers)
       .where(where)
       .as("customers");
     const rows = await readParts(parts, limit, (part, n) =>
-      db
+      reader()
         .select()
         .from(matches)
         .where(part)
@@ -455,13 +464,13 @@ export function createCustomerStore({
   }
 
   async function countMatching(where: SQL) {
-    const [row] = await db.select({ n: count() }).from(customers).where(where);
+    const [row] = await reader().select({ n: count() }).from(customers).where(where);
     return row?.n ?? 0;
   }
 
   /** The trigger-kept count (customer_counts): a few rows, not a scan of the table. */
   async function countAll() {
-    const [row] = await db
+    const [row] = await reader()
       .select({ n: sql<number>`coalesce(sum(${customerCounts.n}), 0)::integer` })
       .from(customerCounts);
     return row?.n ?? 0;

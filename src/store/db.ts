@@ -3,6 +3,9 @@ import { sql } from "drizzle-orm";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { DomainError } from "../errors.js";
+import { classifyDriverError, driverErrorOf } from "./driver-errors.js";
+import { createPrimaryWatch, noPrimary, type PrimaryWatch } from "./primary-watch.js";
+import { createReadRouting, type ReadRouting, type ReplicaNode } from "./read-replicas.js";
 import * as schema from "./schema.js";
 
 export type Database = PostgresJsDatabase<typeof schema>;
@@ -25,6 +28,16 @@ export interface DatabaseOptions {
    * such as PgBouncer, which can run neither.
    */
   prepare?: boolean;
+  /** Standbys to read from (one URL, one or several hosts); see read-replicas.ts. */
+  readUrl?: string;
+  /** Connections in each standby's pool; default poolSize. */
+  readPoolSize?: number;
+  /** A standby with older data than this is not read from. Default 1000 ms. */
+  replicaMaxLagMs?: number;
+  /** How long a read with a consistency token waits for a standby to catch up. Default 20 ms. */
+  replicaWaitMs?: number;
+  /** Between probes of the primary while it answers. Default 2 s (100 ms with standbys). */
+  primaryProbeIntervalMs?: number;
 }
 
 /** How the pool is used right now. */
@@ -55,6 +68,10 @@ export interface DatabaseHandle {
    * `onNotify` with each payload. Resolves once listening.
    */
   listen(channel: string, onNotify: (payload: string) => void): Promise<{ close(): Promise<void> }>;
+  /** Whether a primary is reachable (health, and failing fast while it is not). */
+  watch: PrimaryWatch;
+  /** Where reads go: standbys of DATABASE_READ_URL, or the primary. */
+  reads: ReadRouting;
   /** Closes the pool, letting queries in progress finish for up to `timeoutSeconds`. */
   close(timeoutSeconds?: number): Promise<void>;
 }
@@ -120,13 +137,23 @@ const cancelled = () =>
  *   settles, and beyond the pool's size the rest wait;
  * - the wait is bounded: past `maxWaiting` queued, new work fails at once with UNAVAILABLE.
  */
-function instrumentedClient(client: Client, options: { poolSize: number; maxWaiting: number }) {
-  const signals = new AsyncLocalStorage<AbortSignal>();
+function instrumentedClient(
+  client: Client,
+  options: {
+    poolSize: number;
+    maxWaiting: number;
+    signals: AsyncLocalStorage<AbortSignal>;
+    /** The primary's watch: refuse work while it is unreachable, and hear of lost connections. */
+    watch?: PrimaryWatch;
+  },
+) {
+  const { signals, watch } = options;
   let pending = 0;
   const settled = () => {
     pending -= 1;
   };
   const admit = () => {
+    if (watch && !watch.reachable()) throw noPrimary();
     if (pending >= options.poolSize + options.maxWaiting) {
       throw new DomainError(
         "unavailable",
@@ -138,7 +165,10 @@ function instrumentedClient(client: Client, options: { poolSize: number; maxWait
   };
   const count = <T extends PromiseLike<unknown>>(work: T): T => {
     pending += 1;
-    work.then(settled, settled);
+    work.then(settled, (err: unknown) => {
+      settled();
+      if (watch && classifyDriverError(err)?.kind === "unavailable") watch.suspect();
+    });
     return work;
   };
   const cancellable = (query: Query): Query => {
@@ -180,7 +210,7 @@ function instrumentedClient(client: Client, options: { poolSize: number; maxWait
           if (!topLevel) return unsafeOf(object);
           return (...args: Parameters<Client["unsafe"]>) => {
             admit();
-            return count(cancellable(object.unsafe(...args)));
+            return count(retriedOnReadOnly(() => cancellable(object.unsafe(...args))));
           };
         }
         if (topLevel && property === "begin") {
@@ -188,42 +218,140 @@ function instrumentedClient(client: Client, options: { poolSize: number; maxWait
             admit();
             const work = args.pop() as (tx: Client) => unknown;
             const begin = object.begin as (...a: unknown[]) => Promise<unknown>;
-            return count(begin(...args, (tx: Client) => work(wrap(tx, false))));
+            const attempt = () => begin(...args, (tx: Client) => work(wrap(tx, false)));
+            return count(
+              attempt().catch((err) => (isReadOnlyError(err) ? attempt() : Promise.reject(err))),
+            );
           };
         }
         return Reflect.get(object, property, receiver);
       },
     });
-  return {
-    client: wrap(client, true),
-    pending: () => pending,
-    withSignal: <T>(signal: AbortSignal, work: () => Promise<T>) => signals.run(signal, work),
+  return { client: wrap(client, true), pending: () => pending };
+}
+
+/**
+ * A write that reached a read-only connection (a standby): nothing was written, and
+ * postgres.js as patched retires that connection (scripts/patch-postgres.mjs, 6), so the
+ * write is tried once more, on a connection that checks it reached the primary.
+ */
+const isReadOnlyError = (err: unknown) => driverErrorOf(err)?.code === "25006";
+
+/**
+ * `make()`'s statement, made and run once more if it fails with 25006. drizzle calls
+ * `.values()` on the statement before awaiting it; the repeat is made the same way.
+ */
+function retriedOnReadOnly(make: () => Query): Query {
+  const first = make();
+  let values = false;
+  let result: Promise<unknown> | undefined;
+  const settled = () => {
+    result ??= first.then(undefined, (err: unknown) => {
+      if (!isReadOnlyError(err)) throw err;
+      const again = make();
+      return values ? again.values() : again;
+    });
+    return result;
   };
+  const query: Query = new Proxy(first, {
+    get(target, property) {
+      if (property === "then") {
+        return (onFulfilled?: (v: unknown) => unknown, onRejected?: (e: unknown) => unknown) =>
+          settled().then(onFulfilled, onRejected);
+      }
+      if (property === "catch")
+        return (onRejected: (e: unknown) => unknown) => settled().catch(onRejected);
+      if (property === "finally") return (onFinally: () => void) => settled().finally(onFinally);
+      if (property === "values") {
+        return () => {
+          values = true;
+          target.values();
+          return query;
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return query;
+}
+
+/** Each host of a URL that may list several ("postgres://u:p@h1:5432,h2:5432/db"), on its own. */
+export function hostUrls(url: string): string[] {
+  const match = /^(postgres(?:ql)?:\/\/(?:[^@/]*@)?)([^/?]*)(.*)$/.exec(url);
+  if (!match) throw new Error("not a postgres:// URL");
+  const [, head, hosts, tail] = match as unknown as [string, string, string, string];
+  return hosts.split(",").map((host) => `${head}${host}${tail}`);
 }
 
 export function createDatabase(options: DatabaseOptions): DatabaseHandle {
-  const { client, pending, withSignal } = instrumentedClient(
-    postgres(options.url, clientOptions(options)),
-    { poolSize: options.poolSize, maxWaiting: options.maxWaiting ?? Number.POSITIVE_INFINITY },
-  );
+  const signals = new AsyncLocalStorage<AbortSignal>();
+  const readUrls = options.readUrl ? hostUrls(options.readUrl) : [];
+  const watch = createPrimaryWatch({
+    url: options.url,
+    connectTimeoutSeconds: options.connectTimeoutSeconds,
+    intervalMs: options.primaryProbeIntervalMs ?? (readUrls.length > 0 ? 100 : 2_000),
+    // Enough positions to tell a lag up to twice the largest allowed.
+    keepSamples: Math.ceil((2 * (options.replicaMaxLagMs ?? 1_000)) / 100) + 8,
+  });
+  const { client, pending } = instrumentedClient(postgres(options.url, clientOptions(options)), {
+    poolSize: options.poolSize,
+    maxWaiting: options.maxWaiting ?? Number.POSITIVE_INFINITY,
+    signals,
+    watch,
+  });
   const backgroundClient = postgres(options.url, { ...clientOptions(options), max: 1 });
+  const db = drizzle(client, { schema });
+  const replicaNodes: ReplicaNode[] = readUrls.map((url) => {
+    const poolSize = options.readPoolSize ?? options.poolSize;
+    const raw = postgres(url, clientOptions({ ...options, poolSize }));
+    const monitor = postgres(url, { ...clientOptions({ ...options, poolSize: 1 }), max: 1 });
+    const { client: replica } = instrumentedClient(raw, {
+      poolSize,
+      maxWaiting: options.maxWaiting ?? Number.POSITIVE_INFINITY,
+      signals,
+    });
+    const { host, port } = new URL(url.replace(/^postgres(ql)?:/, "http:"));
+    return {
+      name: `${host}${port ? "" : ":5432"}`,
+      db: drizzle(replica, { schema }),
+      monitor,
+      close: async (timeout = 5) => {
+        await Promise.all([raw.end({ timeout }), monitor.end({ timeout })]);
+      },
+    };
+  });
+  const reads = createReadRouting({
+    primary: db,
+    watch,
+    nodes: replicaNodes,
+    maxLagMs: options.replicaMaxLagMs ?? 1_000,
+    waitMs: options.replicaWaitMs ?? 20,
+    pollIntervalMs: 100,
+  });
+  watch.start();
+  reads.start();
   return {
-    db: drizzle(client, { schema }),
+    db,
     background: drizzle(backgroundClient, { schema }),
     usage: () => ({
       size: options.poolSize,
       inUse: Math.min(pending(), options.poolSize),
       waiting: Math.max(0, pending() - options.poolSize),
     }),
-    withSignal,
+    withSignal: (signal, work) => signals.run(signal, work),
     async listen(channel, onNotify) {
       const { unlisten } = await client.listen(channel, onNotify);
       return { close: () => unlisten() };
     },
+    watch,
+    reads,
     async close(timeoutSeconds = 5) {
       await Promise.all([
         client.end({ timeout: timeoutSeconds }),
         backgroundClient.end({ timeout: timeoutSeconds }),
+        reads.close(timeoutSeconds),
+        watch.close(),
       ]);
     },
   };

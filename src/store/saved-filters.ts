@@ -38,7 +38,14 @@ export interface SavedFilterStore {
   list(query: { caller: Caller; after?: Cursor; limit: number }): Promise<Page<SavedFilter>>;
 }
 
-export function createSavedFilterStore({ db }: { db: Database }): SavedFilterStore {
+export function createSavedFilterStore({
+  db,
+  reader = () => db,
+}: {
+  db: Database;
+  /** Where the current call's reads go (see StoreDeps.reader). */
+  reader?: () => Database;
+}): SavedFilterStore {
   function translateWriteError(err: unknown, displayName: string | undefined): never {
     if (
       violatedConstraint(err)?.constraint === "saved_filters_owner_display_name_key_unique" &&
@@ -75,7 +82,7 @@ export function createSavedFilterStore({ db }: { db: Database }): SavedFilterSto
 
   return {
     async get(id, caller) {
-      const [row] = await db
+      const [row] = await reader()
         .select()
         .from(savedFilters)
         .where(and(eq(savedFilters.id, id), visibleTo(caller)));
@@ -142,7 +149,7 @@ export function createSavedFilterStore({ db }: { db: Database }): SavedFilterSto
             cursorValues(after, ["string", "string"]).map((value) => sql`${value}`),
           )
         : undefined;
-      const rows = await db
+      const rows = await reader()
         .select()
         .from(savedFilters)
         .where(and(visibleTo(caller), position))

@@ -57,6 +57,7 @@ export interface ServiceInstanceStore {
 
 export function createServiceInstanceStore({
   db,
+  reader = () => db,
   onChangesCommitted = () => {},
 }: StoreDeps): ServiceInstanceStore {
   /** Resolves the customer an instance names, by the contract's rules for id and name. */
@@ -95,7 +96,7 @@ export function createServiceInstanceStore({
 
   return {
     async get(id) {
-      const [row] = await db
+      const [row] = await reader()
         .select(instanceColumns)
         .from(serviceInstances)
         .innerJoin(customers, eq(customers.id, serviceInstances.customerId))
@@ -192,6 +193,7 @@ export function createServiceInstanceStore({
     },
 
     async listByCustomer({ customerId, after, limit }) {
+      const db = reader();
       const [owner] = await db
         .select({ count: customers.serviceInstanceCount })
         .from(customers)

@@ -1,5 +1,8 @@
+import { sql as sqlOf } from "drizzle-orm";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDatabase } from "../../src/store/db.js";
+import { transact } from "../../src/store/transaction.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 
 // postgres.js 3.4.9 defects scripts/patch-postgres.mjs mends at install, checked on the bare
@@ -78,6 +81,64 @@ describe("postgres.js as patched at install", () => {
       expect((await sql`select 1 as one`)[0]?.one).toBe(1);
     } finally {
       await sql.end({ timeout: 1 });
+    }
+  });
+});
+
+describe("a write on a read-only connection that must reach the primary", () => {
+  // What a pooled connection stranded on a standby looks like to the service: every write
+  // fails with 25006. As patched, postgres.js retires such a connection once it is idle, and
+  // the service's database layer (src/store/db.ts) tries the write again, once, on a new one.
+  it("retires the connection and retries the write, as one statement and as a transaction", async () => {
+    const url = `${database.url}${database.url.includes("?") ? "&" : "?"}target_session_attrs=primary`;
+    const handle = createDatabase({
+      url,
+      poolSize: 1,
+      statementTimeoutMs: 5_000,
+      connectTimeoutSeconds: 5,
+    });
+    const backend = async () =>
+      (await handle.db.execute<{ pid: number }>(sqlOf`select pg_backend_pid() as pid`))[0]?.pid;
+    const readOnly = () =>
+      handle.db.execute(sqlOf`set session characteristics as transaction read only`);
+    try {
+      await handle.db.execute(sqlOf`create table read_only_guard (n integer)`);
+      await readOnly();
+      const stranded = await backend();
+      await handle.db.execute(sqlOf`insert into read_only_guard values (1)`);
+      const afterStatement = await backend();
+      expect(afterStatement).not.toBe(stranded);
+
+      await readOnly();
+      await transact(handle.db, async (tx) => {
+        await tx.execute(sqlOf`insert into read_only_guard values (2)`);
+      });
+      expect(await backend()).not.toBe(afterStatement);
+      const rows = await handle.db.execute<{ n: number }>(
+        sqlOf`select n from read_only_guard order by n`,
+      );
+      expect(rows.map((r) => r.n)).toEqual([1, 2]);
+    } finally {
+      await handle.close(1);
+    }
+  });
+
+  it("still fails a write the database refuses as read-only for a reason of its own", async () => {
+    const handle = createDatabase({
+      url: database.url,
+      poolSize: 1,
+      statementTimeoutMs: 5_000,
+      connectTimeoutSeconds: 5,
+    });
+    try {
+      await handle.db.execute(sqlOf`create table read_only_refused (n integer)`);
+      const attempt = transact(handle.db, async (tx) => {
+        await tx.execute(sqlOf`set transaction read only`);
+        await tx.execute(sqlOf`insert into read_only_refused values (1)`);
+      });
+      await expect(attempt).rejects.toMatchObject({ cause: { code: "25006" } });
+    } finally {
+      await handle.close(1);
     }
   });
 });
