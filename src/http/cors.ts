@@ -8,8 +8,13 @@ import type { NodeRequest, NodeResponse } from "./node-types.js";
  */
 export function createCors(allowedOrigins: readonly string[]) {
   const allowAny = allowedOrigins.includes("*");
-  const allowHeaders = [...cors.allowedHeaders, "Authorization", "X-Request-Id"].join(", ");
-  const exposeHeaders = [...cors.exposedHeaders, "X-Request-Id"].join(", ");
+  const allowHeaders = [
+    ...cors.allowedHeaders,
+    "Authorization",
+    "X-Request-Id",
+    "X-Consistency-Token",
+  ].join(", ");
+  const exposeHeaders = [...cors.exposedHeaders, "X-Request-Id", "X-Consistency-Token"].join(", ");
   return (req: NodeRequest, res: NodeResponse): boolean => {
     const origin = req.headers.origin;
     if (typeof origin !== "string" || !(allowAny || allowedOrigins.includes(origin))) {

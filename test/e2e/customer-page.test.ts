@@ -321,9 +321,20 @@ describe.skipIf(!chromiumPath)("the Customer Inventory page", () => {
       await page.locator("#customer-name").fill("Zeta Mobile");
       await page.locator("#customer-referenceNumber").fill("CRM-900");
       await page.locator("#customer-description").fill("5G backhaul\nsecond line");
+      // Read your writes: the reads after the create send the token it answered with.
+      const listTokens: string[] = [];
+      page.on("request", (request) => {
+        if (request.url().includes("/ListCustomers")) {
+          listTokens.push(request.headers()["x-consistency-token"] ?? "");
+        }
+      });
+      const created = page.waitForResponse((r) => r.url().includes("/CreateCustomer") && r.ok());
       await page.getByRole("button", { name: "Add customer" }).last().click();
+      const token = (await created).headers()["x-consistency-token"];
+      expect(token).toMatch(/^c1\./);
       await poll(() => page.locator(".notice").textContent()).toBe(" Added Zeta Mobile.");
       await poll(() => total(page)).toBe("33 customers");
+      expect(listTokens).toContain(token);
       await page.locator("#search").fill("zeta");
       await poll(() => names(page)).toEqual(["Zeta Mobile"]);
     } finally {

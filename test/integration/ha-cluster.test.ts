@@ -1,15 +1,24 @@
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CustomerInventoryService } from "../../gen/customerinventory/v1/customer_inventory_service_pb.js";
-import { ServiceInstanceService } from "../../gen/customerinventory/v1/service_instance_service_pb.js";
+import {
+  Health,
+  HealthCheckResponse_ServingStatus as Status,
+} from "../../gen/grpc/health/v1/health_pb.js";
 import {
   type Cluster,
   type ClusterNode,
   missingClusterTools,
   startCluster,
 } from "../../scripts/cluster.js";
+import {
+  type ClusterClients,
+  type ClusterLoadReport,
+  CONSISTENCY_TOKEN,
+  clusterClientsOf,
+  startClusterLoad,
+} from "../support/cluster-load.js";
 import { callError } from "../support/errors.js";
 import { type ServiceProcess, startServiceProcess } from "../support/process.js";
 import { toolsPresent } from "../support/tools.js";
@@ -26,22 +35,12 @@ const present = toolsPresent(
   "apt-get install patroni etcd-server python3-etcd postgresql-15",
 );
 
-const TOKEN = "x-consistency-token";
+const TOKEN = CONSISTENCY_TOKEN;
 /** Each call's deadline: a call that takes longer (a hang) fails the failover test. */
 const CALL_DEADLINE_MS = 4_000;
-/** A Connect code as gRPC spells it: UNAVAILABLE, not Unavailable. */
-const codeName = (code: Code) => Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const clientsOf = (service: ServiceProcess) => {
-  const transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${service.port}` });
-  return {
-    inventory: createClient(CustomerInventoryService, transport),
-    instances: createClient(ServiceInstanceService, transport),
-    port: service.port,
-  };
-};
-type Clients = ReturnType<typeof clientsOf>;
+type Clients = ClusterClients;
 
 /** A counter of /metrics, by its labels as written there (e.g. `{target="standby"}`). */
 async function metric(api: Clients, name: string): Promise<number> {
@@ -92,6 +91,18 @@ const names = async (api: Clients, filter: string, token?: string) =>
     )
   ).customers.map((c) => c.name);
 
+const startLoad = (tag: string) =>
+  startClusterLoad({ tag, apis: [a, b], onPrimary, deadlineMs: CALL_DEADLINE_MS });
+
+function expectNothingLost(report: ClusterLoadReport) {
+  expect(report.acknowledgedCreates).toBeGreaterThan(0);
+  expect(report.missing).toEqual([]);
+  expect(report.unexpected).toEqual([]);
+  expect(report.wrongDescription).toEqual([]);
+  expect(report.instanceDrift).toEqual([]);
+  expect(report.feed.seen).toEqual(report.feed.committed);
+}
+
 describe.skipIf(!present)("the service on a three-node Patroni cluster", () => {
   beforeAll(async () => {
     cluster = await startCluster();
@@ -107,7 +118,7 @@ describe.skipIf(!present)("the service on a three-node Patroni cluster", () => {
     };
     // Both start together on the empty database: they race to migrate it.
     services = await Promise.all([startServiceProcess(env), startServiceProcess(env)]);
-    [a, b] = services.map(clientsOf) as [Clients, Clients];
+    [a, b] = services.map((s) => clusterClientsOf(s.port)) as [Clients, Clients];
   }, 120_000);
 
   afterAll(async () => {
@@ -254,6 +265,23 @@ describe.skipIf(!present)("the service on a three-node Patroni cluster", () => {
   it("loses no acknowledged write and no change when the primary's machine is lost under load", async () => {
     const load = startLoad("failover");
     await load.running();
+    // Health, asked every 200 ms: NOT_SERVING only while no primary can take writes.
+    const health = createClient(
+      Health,
+      createGrpcTransport({ baseUrl: `http://127.0.0.1:${a.port}` }),
+    );
+    const statuses: { at: number; status: Status | "error" }[] = [];
+    let watching = true;
+    const healthWatch = (async () => {
+      while (watching) {
+        const status = await health.check({}, { timeoutMs: 1_000 }).then(
+          (r) => r.status,
+          () => "error" as const,
+        );
+        statuses.push({ at: Date.now(), status });
+        await sleep(200);
+      }
+    })();
     const leader = await cluster.leader();
     const killedAt = Date.now();
     cluster.killNode(leader);
@@ -273,6 +301,8 @@ describe.skipIf(!present)("the service on a three-node Patroni cluster", () => {
     await load.writesSucceedSince(promotedAt as number);
     await sleep(2_000);
     const gap = load.longestWriteGap(killedAt - 1_000);
+    watching = false;
+    await healthWatch;
     const result = await load.stop();
 
     // Every call ended in time, successful or retryable.
@@ -286,7 +316,11 @@ describe.skipIf(!present)("the service on a three-node Patroni cluster", () => {
     // Writes came back within the failover plus a few seconds (synchronous_mode_strict:
     // commits wait until the other standby is attached as synchronous, ~5 s measured).
     expect(gap).toBeLessThan((promotedAt as number) - killedAt + 10_000);
-    await load.verify();
+    expectNothingLost(await load.verify());
+    const notServing = statuses.filter((s) => s.status !== Status.SERVING);
+    expect(notServing.length).toBeGreaterThan(0);
+    expect(notServing.every((s) => s.at >= killedAt && s.at <= killedAt + gap + 2_000)).toBe(true);
+    expect(statuses.at(-1)?.status).toBe(Status.SERVING);
 
     // The old primary rejoins as a standby.
     cluster.startNode(leader);
@@ -326,7 +360,7 @@ describe.skipIf(!present)("the service on a three-node Patroni cluster", () => {
     expect(
       Object.keys(result.outcomes).filter((code) => code !== "OK" && code !== "UNAVAILABLE"),
     ).toEqual([]);
-    await load.verify();
+    expectNothingLost(await load.verify());
     await until(
       async () =>
         (await cluster.members()).some(
@@ -340,216 +374,3 @@ describe.skipIf(!present)("the service on a three-node Patroni cluster", () => {
     );
   }, 120_000);
 });
-
-/**
- * 8 writers creating customers (with request ids), updating them and adding service
- * instances (with request ids), retrying UNAVAILABLE and ABORTED calls with the same
- * request; 2 readers reading through the standbys with the newest token; and a watcher of
- * the change feed that resumes with its cursor whenever its stream ends.
- */
-function startLoad(tag: string) {
-  let stopping = false;
-  const outcomes: Record<string, number> = {};
-  let slowest = 0;
-  const writeSuccesses: number[] = [];
-  const created = new Map<string, { id: string; requestId: string }>();
-  const descriptions = new Map<string, string>();
-  const instancesOf = new Map<string, number>();
-  let newestToken = "";
-  const apis = [a, b];
-
-  async function call<T>(
-    work: (api: Clients, signal: AbortSignal) => Promise<T>,
-    i: number,
-    isWrite = true,
-  ) {
-    for (let attempt = 0; ; attempt++) {
-      const started = Date.now();
-      try {
-        const result = await work(
-          apis[(i + attempt) % 2] as Clients,
-          AbortSignal.timeout(CALL_DEADLINE_MS),
-        );
-        outcomes.OK = (outcomes.OK ?? 0) + 1;
-        if (isWrite) writeSuccesses.push(Date.now());
-        return result;
-      } catch (err) {
-        const code = codeName(ConnectError.from(err).code);
-        outcomes[code] = (outcomes[code] ?? 0) + 1;
-        if (code !== "UNAVAILABLE" && code !== "ABORTED") throw err;
-        await sleep(100);
-      } finally {
-        slowest = Math.max(slowest, Date.now() - started);
-      }
-    }
-  }
-  const remember = (h: Headers) => {
-    const token = h.get(TOKEN);
-    if (token) newestToken = token;
-  };
-
-  const writer = async (w: number) => {
-    for (let n = 0; !stopping; n++) {
-      const requestId = `${tag}-w${w}-${n}`;
-      const name = `${tag} writer ${w} customer ${n}`;
-      const res = await call(
-        (api, signal) =>
-          api.inventory.createCustomer(
-            { customer: { name }, requestId },
-            { signal, timeoutMs: CALL_DEADLINE_MS, onHeader: remember },
-          ),
-        w + n,
-      );
-      const id = res.customer?.id ?? "";
-      created.set(name, { id, requestId });
-      const description = `update ${n}`;
-      await call(
-        (api, signal) =>
-          api.inventory.updateCustomer(
-            { customer: { id, description }, updateMask: { paths: ["description"] } },
-            { signal, timeoutMs: CALL_DEADLINE_MS, onHeader: remember },
-          ),
-        w + n,
-      );
-      descriptions.set(id, description);
-      if (n % 3 === 0) {
-        await call(
-          (api, signal) =>
-            api.instances.createServiceInstance(
-              {
-                serviceInstance: { customerId: id, name: "vpn", serviceType: "L3VPN" },
-                requestId: `${requestId}-instance`,
-              },
-              { signal, timeoutMs: CALL_DEADLINE_MS, onHeader: remember },
-            ),
-          w + n,
-        );
-        instancesOf.set(id, 1);
-      }
-    }
-  };
-
-  const reader = async (r: number) => {
-    for (let n = 0; !stopping; n++) {
-      const token = newestToken;
-      await call(
-        (api, signal) =>
-          api.inventory.listCustomers(
-            { filter: `name = "${tag} writer*"`, pageSize: 50 },
-            { signal, timeoutMs: CALL_DEADLINE_MS, headers: token ? { [TOKEN]: token } : {} },
-          ),
-        r + n,
-        false,
-      );
-      await sleep(20);
-    }
-  };
-
-  // The feed, followed from the start of the load, reconnecting with its cursor.
-  const watched: { sequence: bigint; customerId: string }[] = [];
-  const watchAbort = new AbortController();
-  let startCursor: string | undefined;
-  const watcher = (async () => {
-    let cursor = "";
-    for (let attempt = 0; !watchAbort.signal.aborted; attempt++) {
-      try {
-        const api = apis[attempt % 2] as Clients;
-        for await (const message of api.inventory.watchCustomerChanges(
-          { startAfter: cursor },
-          { signal: watchAbort.signal },
-        )) {
-          for (const { sequence, customerId } of message.changes) {
-            watched.push({ sequence, customerId });
-          }
-          cursor = message.cursor;
-          startCursor ??= cursor;
-        }
-      } catch {
-        await sleep(200);
-      }
-    }
-  })();
-
-  let writers: Promise<unknown> | undefined;
-  let readers: Promise<unknown> | undefined;
-  const loadStarted = (async () => {
-    await until(() => startCursor !== undefined, 10_000, "the watch stream");
-    writers = Promise.all(Array.from({ length: 8 }, (_, w) => writer(w)));
-    readers = Promise.all(Array.from({ length: 2 }, (_, r) => reader(r)));
-  })();
-
-  return {
-    /** Resolves once the load has run for a second with writes succeeding. */
-    async running() {
-      await loadStarted;
-      await sleep(1_500);
-      expect(created.size).toBeGreaterThan(0);
-    },
-    /** The longest time without an acknowledged write since `from`: the unavailability. */
-    longestWriteGap(from: number) {
-      const times = writeSuccesses.filter((t) => t >= from);
-      let longest = 0;
-      for (let i = 1; i < times.length; i++) {
-        longest = Math.max(longest, (times[i] as number) - (times[i - 1] as number));
-      }
-      return longest;
-    },
-    async writesSucceedSince(at: number) {
-      await until(
-        () => writeSuccesses.filter((t) => t > at).length >= 20,
-        30_000,
-        "writes succeeding again",
-      );
-    },
-    async stop() {
-      stopping = true;
-      await Promise.all([writers, readers]);
-      return { outcomes, slowest };
-    },
-    /** Compares everything acknowledged with the tables, and the feed with the watcher. */
-    async verify() {
-      const rows = await onPrimary(
-        (sql) =>
-          sql<
-            {
-              id: string;
-              name: string;
-              description: string;
-              service_instance_count: number;
-              instances: number;
-            }[]
-          >`
-            select c.id, c.name, c.description, c.service_instance_count,
-              (select count(*)::int from service_instances s where s.customer_id = c.id) as instances
-            from customers c where c.name like ${`${tag} writer %`}`,
-      );
-      const byName = new Map(rows.map((r) => [r.name, r]));
-      // Every acknowledged create is there, with the id it was acknowledged with, once.
-      expect(rows.length).toBe(created.size);
-      for (const [name, { id }] of created) expect(byName.get(name)?.id).toBe(id);
-      for (const row of rows) {
-        // The last acknowledged update, and instances as acknowledged: none twice.
-        expect(row.description).toBe(descriptions.get(row.id) ?? "");
-        expect(row.instances).toBe(instancesOf.get(row.id) ?? 0);
-        // service_instance_count never drifts from the instances.
-        expect(row.service_instance_count).toBe(row.instances);
-      }
-      // The feed: once the watcher has caught up, exactly the committed changes of the
-      // load's customers (all made after the watch started), in order, none twice.
-      const ids = new Set(rows.map((r) => r.id));
-      const expected = (
-        await onPrimary(
-          (sql) =>
-            sql<{ position: string }[]>`
-              select sequence::text as position from customer_changes
-              where customer_id in ${sql([...ids])} order by sequence`,
-        )
-      ).map((r) => BigInt(r.position));
-      const seen = () => watched.filter((c) => ids.has(c.customerId)).map((c) => c.sequence);
-      await until(() => seen().length >= expected.length, 20_000, "the watcher to catch up");
-      watchAbort.abort();
-      await watcher;
-      expect(seen()).toEqual(expected);
-    },
-  };
-}

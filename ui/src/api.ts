@@ -42,11 +42,33 @@ const withToken: Interceptor = (next) => (req) => {
   return next(req);
 };
 
+export const CONSISTENCY_TOKEN_HEADER = "x-consistency-token";
+/** The newest consistency token this page has been answered with ("" before its first write). */
+let newestToken = "";
+/** A token's WAL position, to tell the newer of two; -1 for one that names none. */
+const positionOf = (token: string) => {
+  const hex = /^c1\.([0-9a-f]{1,16})$/.exec(token)?.[1];
+  return hex === undefined ? -1n : BigInt(`0x${hex}`);
+};
+
+/**
+ * Read your writes: every call sends the newest token a write answered with, so that a read
+ * served by a standby still shows what this operator just changed (docs/api.md, "Read
+ * replicas and consistency").
+ */
+const readYourWrites: Interceptor = (next) => async (req) => {
+  if (newestToken) req.header.set(CONSISTENCY_TOKEN_HEADER, newestToken);
+  const res = await next(req);
+  const answered = res.header.get(CONSISTENCY_TOKEN_HEADER);
+  if (answered && positionOf(answered) >= positionOf(newestToken)) newestToken = answered;
+  return res;
+};
+
 export const api = createClient(
   CustomerInventoryService,
   createConnectTransport({
     baseUrl: location.origin,
-    interceptors: [withToken],
+    interceptors: [withToken, readYourWrites],
     // Reads go as Connect GET requests (the RPCs are NO_SIDE_EFFECTS).
     useHttpGet: true,
   }),
