@@ -134,7 +134,8 @@ export function createApp(deps: AppDeps): Server {
         withSignal: deps.database.withSignal,
         outageSignal: watch?.outageSignal,
       }),
-      ...(reads ? [createConsistencyInterceptor(reads)] : []),
+      // The watch follows the feed's one reader per process, which reads the primary.
+      ...(reads ? [createConsistencyInterceptor(reads, new Set(["WatchCustomerChanges"]))] : []),
     ],
     logger: deps.logger,
     maxMessageBytes: deps.maxMessageBytes,

@@ -36,15 +36,23 @@ export const consistencyToken = (position: bigint | undefined) =>
  * Reads (NO_SIDE_EFFECTS methods) run on the target `reads` picks for their token, writes
  * on the primary; a write's successful answer carries the token of its commit.
  */
-export function createConsistencyInterceptor(reads: ReadRouting): Interceptor {
+export function createConsistencyInterceptor(
+  reads: ReadRouting,
+  /** Reads that never go through the reader (the change feed's watch reads the primary). */
+  primaryOnly: ReadonlySet<string> = new Set(),
+): Interceptor {
   return (next) => async (req) => {
     // Health and reflection touch no customer data.
-    if (req.service.typeName.startsWith("grpc.")) return next(req);
+    if (req.service.typeName.startsWith("grpc.") || primaryOnly.has(req.method.name)) {
+      return next(req);
+    }
     const floor = parseConsistencyToken(req.header.get(CONSISTENCY_TOKEN_HEADER));
     if (req.method.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS) {
       // A write, and everything it reads, runs on the primary (the reader outside `run`).
       const res = await next(req);
-      const position = reads.enabled ? await reads.position() : undefined;
+      // The write has committed: a position that cannot be read now must not fail it. The
+      // token without one sends the caller's reads to the primary, which has the write too.
+      const position = reads.enabled ? await reads.position().catch(() => undefined) : undefined;
       res.header.set(CONSISTENCY_TOKEN_HEADER, consistencyToken(position));
       return res;
     }

@@ -274,15 +274,20 @@ export interface ChangeStore {
 
 export function createChangeStore({
   db,
+  reader = () => db,
   background = db,
 }: {
   db: Database;
+  /** Where the current call's reads go (see StoreDeps.reader): ListCustomerChanges. */
+  reader?: () => Database;
   background?: Database;
 }): ChangeStore {
   return {
     async list({ after, limit, ...selection }) {
       const before = after ? sequenceIn(after) : undefined;
-      const rows = await db
+      // On a standby the safe bound holds as well: its snapshot lists as running every id
+      // it has seen no end of (hot standby's known-assigned ids).
+      const rows = await reader()
         .select()
         .from(customerChanges)
         .where(

@@ -1,7 +1,12 @@
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { promisify } from "node:util";
 import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ChangeKind } from "../../gen/customerinventory/v1/resources_pb.js";
 import {
   Health,
   HealthCheckResponse_ServingStatus as Status,
@@ -126,6 +131,46 @@ describe.skipIf(!present)("the service on a three-node Patroni cluster", () => {
     await cluster?.stop();
   }, 60_000);
 
+  it("passes the service's invariant suites with the cluster's primary as their database", async () => {
+    // The same tests as on one PostgreSQL, now with synchronous replication under every
+    // commit: concurrency invariants, three service processes on one database, the rules of
+    // customers, instances, request ids and the change feed.
+    const suites = [
+      "test/integration/concurrency.test.ts",
+      "test/integration/replicas.test.ts",
+      "test/service/customers.test.ts",
+      "test/service/service-instances.test.ts",
+      "test/service/idempotency.test.ts",
+      "test/service/changes.test.ts",
+    ];
+    const leader = await cluster.leader();
+    const report = path.join(cluster.dir, "invariants.json");
+    const root = path.resolve(import.meta.dirname, "../..");
+    await promisify(execFile)(
+      process.execPath,
+      [path.join(root, "node_modules/vitest/vitest.mjs"), "run", ...suites],
+      {
+        cwd: root,
+        timeout: 240_000,
+        maxBuffer: 64 * 1024 * 1024,
+        env: {
+          ...process.env,
+          TEST_DATABASE_URL: cluster.superuserUrl(leader).replace(/\/[^/]*$/, "/postgres"),
+          VITEST_JSON_REPORT: report,
+        },
+      },
+    ).catch((err: { stdout?: string }) => {
+      throw new Error(`the invariant suites failed on the cluster:\n${err.stdout?.slice(-4000)}`);
+    });
+    const result = JSON.parse(readFileSync(report, "utf8")) as {
+      numPassedTests: number;
+      numFailedTests: number;
+      numTotalTestSuites: number;
+    };
+    expect(result.numFailedTests).toBe(0);
+    expect(result.numPassedTests).toBeGreaterThan(50);
+  }, 300_000);
+
   it("keeps the service's rules: writes on the primary, reads on standbys, tokens, instances, page tokens", async () => {
     const { customer, token } = await createWithToken(a, "Cluster Networks");
     expect(token).toMatch(/^c1\.[0-9a-f]+$/);
@@ -141,6 +186,16 @@ describe.skipIf(!present)("the service on a three-node Patroni cluster", () => {
       { onHeader: (h) => (instanceToken = h.get(TOKEN) ?? "") },
     );
     const read = await b.inventory.getCustomer({ id }, { headers: { [TOKEN]: instanceToken } });
+    // The history, read on a standby, has every change, newest first.
+    const history = await b.inventory.listCustomerChanges(
+      { customerId: id },
+      { headers: { [TOKEN]: instanceToken } },
+    );
+    expect(history.changes.map((c) => c.kind)).toEqual([
+      ChangeKind.CUSTOMER_UPDATED,
+      ChangeKind.SERVICE_INSTANCE_CREATED,
+      ChangeKind.CUSTOMER_CREATED,
+    ]);
     expect(read.customer?.description).toBe("on three nodes");
     expect(read.customer?.serviceInstanceCount).toBe(1);
     // The delete precondition is read on the primary: never "deleted" from a stale standby.

@@ -117,4 +117,52 @@ describe("redactUrl()", () => {
   it("hides the password", () => {
     expect(redactUrl("postgres://user:hunter2@db:5432/x")).toBe("postgres://user:***@db:5432/x");
   });
+
+  it("hides it in a URL that lists several hosts", () => {
+    expect(redactUrl("postgres://user:hunter2@h1:5432,h2:5432/x")).toBe(
+      "postgres://user:***@h1:5432,h2:5432/x",
+    );
+  });
+});
+
+describe("a PostgreSQL cluster", () => {
+  it("connects a URL of several hosts to the primary", () => {
+    expect(loadConfig({ DATABASE_URL: "postgres://u:p@h1:5432,h2:5432/db" }).databaseUrl).toBe(
+      "postgres://u:p@h1:5432,h2:5432/db?target_session_attrs=primary",
+    );
+    expect(
+      loadConfig({ DATABASE_URL: "postgres://u:p@h1,h2/db?sslmode=require" }).databaseUrl,
+    ).toBe("postgres://u:p@h1,h2/db?sslmode=require&target_session_attrs=primary");
+    expect(loadConfig({ DATABASE_URL: "postgres://u:p@h1/db" }).databaseUrl).toBe(
+      "postgres://u:p@h1/db",
+    );
+  });
+
+  it("refuses target_session_attrs that do not find the primary with postgres.js", () => {
+    for (const attrs of ["read-write", "read-only", "standby", "prefer-standby"]) {
+      expect(() =>
+        loadConfig({ DATABASE_URL: `postgres://u:p@h1,h2/db?target_session_attrs=${attrs}` }),
+      ).toThrow(/target_session_attrs=primary/);
+    }
+  });
+
+  it("reads DATABASE_READ_URL and the replica settings, which need DATABASE_URL", () => {
+    const config = loadConfig({
+      DATABASE_URL: "postgres://u:p@h1,h2,h3/db",
+      DATABASE_READ_URL: "postgres://u:p@h2,h3/db",
+      DB_POOL_SIZE: "7",
+      REPLICA_MAX_LAG_MS: "250",
+      REPLICA_WAIT_MS: "5",
+    });
+    expect(config).toMatchObject({
+      databaseReadUrl: "postgres://u:p@h2,h3/db",
+      dbReadPoolSize: 7,
+      replicaMaxLagMs: 250,
+      replicaWaitMs: 5,
+    });
+    expect(() => loadConfig({ DATABASE_READ_URL: "postgres://u:p@h2/db" })).toThrow(ConfigError);
+    expect(() =>
+      loadConfig({ DATABASE_URL: "postgres://u:p@h1/db", DATABASE_READ_URL: "mysql://h2/db" }),
+    ).toThrow(/DATABASE_READ_URL/);
+  });
 });
