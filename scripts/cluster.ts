@@ -259,6 +259,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       node.name,
       spawn("/usr/bin/patroni", [node.config], {
         stdio: ["ignore", "pipe", "pipe"],
+        // Its own directory: the caller's may be closed to the postgres user (a 0700
+        // checkout), and initdb fails in a working directory it cannot read.
+        cwd: nodeDir,
         ...owner,
         env: { PATH: "/usr/bin:/bin", HOME: nodeDir, LANG: "C.UTF-8" },
       }),
@@ -362,6 +365,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         ["-c", from.config, "switchover", "--leader", from.name, "--candidate", to.name, "--force"],
         {
           stdio: "pipe",
+          cwd: path.dirname(from.config),
           ...owner,
           env: { PATH: "/usr/bin:/bin", HOME: path.dirname(from.config), LANG: "C.UTF-8" },
         },
