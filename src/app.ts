@@ -8,10 +8,12 @@ import { callerOf, changeAuthorOf } from "./interceptors/context.js";
 import { createDeadlineInterceptor } from "./interceptors/deadline.js";
 import { createErrorInterceptor } from "./interceptors/errors.js";
 import { createReadinessInterceptor } from "./interceptors/readiness.js";
+import { createTracingInterceptor } from "./interceptors/tracing.js";
 import { createCallLog } from "./observability/call-log.js";
 import { createHealth } from "./observability/health.js";
 import type { Logger } from "./observability/log.js";
 import { createMetrics } from "./observability/metrics.js";
+import type { Tracing } from "./observability/tracing.js";
 import { createRoutes } from "./routes.js";
 import { createChangeCursorCodec } from "./service/change-cursor.js";
 import { createPageTokenCodec } from "./service/page-token.js";
@@ -67,6 +69,8 @@ export interface AppDeps {
   /** The Customer Inventory page, served at `/`. */
   staticSite?: StaticSite;
   changeFeed?: ChangeFeedSettings;
+  /** A span per call (and, through the database, per statement); none without. */
+  tracing?: Tracing;
 }
 
 /** The whole service wired together, as an unstarted server. */
@@ -125,6 +129,7 @@ export function createApp(deps: AppDeps): Server {
     routes,
     callLog,
     interceptors: [
+      ...(deps.tracing ? [createTracingInterceptor(deps.tracing)] : []),
       createErrorInterceptor({ logger: deps.logger, callLog, classify: classifyDriverError }),
       ...(deps.authenticator ? [createAuthInterceptor({ authenticator: deps.authenticator })] : []),
       createReadinessInterceptor(ready),

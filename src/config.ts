@@ -66,6 +66,10 @@ export interface Config {
   readonly watchBufferChanges: number;
   /** LISTEN for other replicas' changes (DB_LISTEN, default true); false behind a transaction-mode pooler. */
   readonly dbListen: boolean;
+  /** OTLP/HTTP endpoint for traces (OTEL_EXPORTER_OTLP_ENDPOINT); unset: no tracing. */
+  readonly otelEndpoint: string | undefined;
+  /** The traces' service.name (OTEL_SERVICE_NAME, default customer-inventory). */
+  readonly otelServiceName: string;
 }
 
 /** Bounds on connections that never finish speaking (the slowloris family). */
@@ -269,7 +273,17 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     changePollMs: integer(env, "CHANGE_POLL_MS", 500, 10, 60_000),
     watchBufferChanges: integer(env, "WATCH_BUFFER_CHANGES", 4096, 100, 1_000_000),
     dbListen: boolean(env, "DB_LISTEN", true),
+    otelEndpoint: httpUrl(env, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+    otelServiceName: env.OTEL_SERVICE_NAME || "customer-inventory",
   });
+}
+
+function httpUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const url = env[name] || undefined;
+  if (url && !/^https?:\/\/[^/\s]+/.test(url)) {
+    throw new ConfigError(`${name} must be an http:// or https:// URL`);
+  }
+  return url;
 }
 
 function postgresUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {

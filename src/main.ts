@@ -5,6 +5,7 @@ import { purgeExpiredChanges } from "./feed/retention.js";
 import { createStaticSite, readSiteFiles } from "./http/static-site.js";
 import { loadAuthenticator } from "./interceptors/auth.js";
 import { createLogger, stdoutDestination } from "./observability/log.js";
+import { createTracing } from "./observability/tracing.js";
 import { createChangeStore } from "./store/changes.js";
 import { createDatabase } from "./store/db.js";
 import { EmbeddedPostgresError, startEmbeddedPostgres } from "./store/embedded-postgres.js";
@@ -37,6 +38,10 @@ async function main(): Promise<void> {
         onLog: (message) => logger.debug({ component: "postgres" }, message.trim()),
       });
   const databaseUrl = config.databaseUrl ?? (embedded?.url as string);
+  const tracing =
+    config.otelEndpoint === undefined
+      ? undefined
+      : createTracing({ endpoint: config.otelEndpoint, serviceName: config.otelServiceName });
 
   const database = createDatabase({
     url: databaseUrl,
@@ -46,6 +51,7 @@ async function main(): Promise<void> {
     maxWaiting: config.dbMaxWaiting,
     prepare: config.dbPrepare,
     readUrl: config.databaseReadUrl,
+    tracing,
     readPoolSize: config.dbReadPoolSize,
     replicaMaxLagMs: config.replicaMaxLagMs,
     replicaWaitMs: config.replicaWaitMs,
@@ -86,6 +92,7 @@ async function main(): Promise<void> {
   }
   const server = createApp({
     database,
+    tracing,
     logger,
     pageTokenSecret: () => pageTokenSecret as Buffer,
     ready: databaseReady,
@@ -156,6 +163,7 @@ async function main(): Promise<void> {
       await preparing;
       await server.close(config.shutdownGraceMs);
       await database.close();
+      await tracing?.shutdown();
       await embedded?.stop();
       logger.info({}, "stopped");
       process.exit(0);

@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { DomainError } from "../errors.js";
+import type { Tracing } from "../observability/tracing.js";
 import { classifyDriverError, driverErrorOf } from "./driver-errors.js";
 import { createPrimaryWatch, noPrimary, type PrimaryWatch } from "./primary-watch.js";
 import { createReadRouting, type ReadRouting, type ReplicaNode } from "./read-replicas.js";
@@ -38,6 +39,8 @@ export interface DatabaseOptions {
   replicaWaitMs?: number;
   /** Between probes of the primary while it answers. Default 2 s (100 ms with standbys). */
   primaryProbeIntervalMs?: number;
+  /** A span per statement and transaction, under the call's span; none without. */
+  tracing?: Pick<Tracing, "startQuery" | "fail">;
 }
 
 /** How the pool is used right now. */
@@ -145,9 +148,23 @@ function instrumentedClient(
     signals: AsyncLocalStorage<AbortSignal>;
     /** The primary's watch: refuse work while it is unreachable, and hear of lost connections. */
     watch?: PrimaryWatch;
+    tracing?: Pick<Tracing, "startQuery" | "fail">;
   },
 ) {
-  const { signals, watch } = options;
+  const { signals, watch, tracing } = options;
+  /** A span for `work` (a statement, or a transaction when `text` is undefined). */
+  const traced = <T extends PromiseLike<unknown>>(text: string | undefined, work: T): T => {
+    if (!tracing) return work;
+    const span = tracing.startQuery(text === undefined ? "TRANSACTION" : operationOf(text), {
+      "db.system.name": "postgresql",
+      ...(text !== undefined && { "db.query.text": text }),
+    });
+    work.then(
+      () => span.end(),
+      (err: unknown) => tracing.fail(span, err),
+    );
+    return work;
+  };
   let pending = 0;
   const settled = () => {
     pending -= 1;
@@ -201,7 +218,7 @@ function instrumentedClient(
     (target: Client) =>
     (...args: Parameters<Client["unsafe"]>): Query => {
       if (signals.getStore()?.aborted) throw cancelled();
-      return cancellable(target.unsafe(...args));
+      return traced(args[0], cancellable(target.unsafe(...args)));
     };
   const wrap = (target: Client, topLevel: boolean): Client =>
     new Proxy(target, {
@@ -210,7 +227,12 @@ function instrumentedClient(
           if (!topLevel) return unsafeOf(object);
           return (...args: Parameters<Client["unsafe"]>) => {
             admit();
-            return count(retriedOnReadOnly(() => cancellable(object.unsafe(...args))));
+            return count(
+              traced(
+                args[0],
+                retriedOnReadOnly(() => cancellable(object.unsafe(...args))),
+              ),
+            );
           };
         }
         if (topLevel && property === "begin") {
@@ -220,7 +242,10 @@ function instrumentedClient(
             const begin = object.begin as (...a: unknown[]) => Promise<unknown>;
             const attempt = () => begin(...args, (tx: Client) => work(wrap(tx, false)));
             return count(
-              attempt().catch((err) => (isReadOnlyError(err) ? attempt() : Promise.reject(err))),
+              traced(
+                undefined,
+                attempt().catch((err) => (isReadOnlyError(err) ? attempt() : Promise.reject(err))),
+              ),
             );
           };
         }
@@ -229,6 +254,9 @@ function instrumentedClient(
     });
   return { client: wrap(client, true), pending: () => pending };
 }
+
+/** A statement's span name: its first keyword (SELECT, INSERT, WITH, ...). */
+const operationOf = (text: string) => /^\s*([a-zA-Z]+)/.exec(text)?.[1]?.toUpperCase() ?? "SQL";
 
 /**
  * A write that reached a read-only connection (a standby): nothing was written, and
@@ -299,6 +327,7 @@ export function createDatabase(options: DatabaseOptions): DatabaseHandle {
     maxWaiting: options.maxWaiting ?? Number.POSITIVE_INFINITY,
     signals,
     watch,
+    tracing: options.tracing,
   });
   const backgroundClient = postgres(options.url, { ...clientOptions(options), max: 1 });
   const db = drizzle(client, { schema });
@@ -310,6 +339,7 @@ export function createDatabase(options: DatabaseOptions): DatabaseHandle {
       poolSize,
       maxWaiting: options.maxWaiting ?? Number.POSITIVE_INFINITY,
       signals,
+      tracing: options.tracing,
     });
     const { host, port } = new URL(url.replace(/^postgres(ql)?:/, "http:"));
     return {

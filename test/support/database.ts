@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { inject } from "vitest";
-import { createDatabase, type DatabaseHandle } from "../../src/store/db.js";
+import { createDatabase, type DatabaseHandle, type DatabaseOptions } from "../../src/store/db.js";
 import { withDatabase } from "./global-setup.js";
 
 export interface TestDatabase extends DatabaseHandle {
@@ -21,6 +21,7 @@ export async function createTestDatabase(
     connectThrough?: (url: string) => string;
     /** Prepared statements (default true). */
     prepare?: boolean;
+    tracing?: DatabaseOptions["tracing"];
   } = {},
 ): Promise<TestDatabase> {
   const adminUrl = inject("adminUrl");
@@ -52,6 +53,7 @@ export async function createTestDatabase(
     connectTimeoutSeconds: 10,
     maxWaiting: options.maxWaiting,
     prepare: options.prepare,
+    tracing: options.tracing,
   });
   return {
     ...handle,

@@ -12,6 +12,7 @@ import type { ConnectionLimits } from "../../src/config.js";
 import type { StaticSite } from "../../src/http/static-site.js";
 import type { Authenticator } from "../../src/interceptors/auth.js";
 import { createLogger } from "../../src/observability/log.js";
+import type { Tracing } from "../../src/observability/tracing.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 
 /** Every protocol the one port serves: HTTP/2 unless the name says HTTP/1.1. */
@@ -72,6 +73,7 @@ export async function startTestServer(
     staticSite?: StaticSite;
     connectionLimits?: Partial<ConnectionLimits>;
     changeFeed?: ChangeFeedSettings;
+    tracing?: Tracing;
   } = {},
 ): Promise<TestServer> {
   const database = await createTestDatabase({
@@ -80,10 +82,12 @@ export async function startTestServer(
     maxWaiting: options.maxWaiting,
     connectThrough: options.connectThrough,
     prepare: options.prepare,
+    tracing: options.tracing,
   });
   const logs: Record<string, unknown>[] = [];
   const server = createApp({
     database,
+    tracing: options.tracing,
     logger: createLogger({
       level: "debug",
       destination: { write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) },
