@@ -311,10 +311,14 @@ describe.skipIf(!chromiumPath)("the Customer Inventory page", () => {
     try {
       await poll(() => total(page)).toBe("32 customers");
       await page.getByRole("button", { name: "Add customer" }).click();
-      await page.getByRole("button", { name: "Add customer" }).last().click();
+      // The form's own button, once its dialog is open: before showModal() the dialog's
+      // content is not in the accessibility tree, and `.last()` of the page's "Add customer"
+      // buttons was the toolbar's, behind the dialog (seen in CI: a 5 s click timeout).
+      const submit = page.getByRole("dialog").getByRole("button", { name: "Add customer" });
+      await submit.click();
       await poll(() => page.locator("#customer-name-error").textContent()).toBe("is required");
       await page.locator("#customer-name").fill("acme networks");
-      await page.getByRole("button", { name: "Add customer" }).last().click();
+      await submit.click();
       await poll(() => page.locator("#customer-name-error").textContent()).toContain(
         "already exists",
       );
@@ -329,7 +333,7 @@ describe.skipIf(!chromiumPath)("the Customer Inventory page", () => {
         }
       });
       const created = page.waitForResponse((r) => r.url().includes("/CreateCustomer") && r.ok());
-      await page.getByRole("button", { name: "Add customer" }).last().click();
+      await submit.click();
       const token = (await created).headers()["x-consistency-token"];
       expect(token).toMatch(/^c1\./);
       await poll(() => page.locator(".notice").textContent()).toBe(" Added Zeta Mobile.");
