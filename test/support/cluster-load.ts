@@ -84,9 +84,11 @@ export function startClusterLoad(options: ClusterLoadOptions) {
         if (isWrite) writeSuccesses.push(Date.now());
         return result;
       } catch (err) {
+        // Every outcome is counted, and the call tried again: what a failover must not
+        // produce (INTERNAL, DEADLINE_EXCEEDED, a client-side timeout) shows in `outcomes`.
         const code = codeName(ConnectError.from(err).code);
         outcomes[code] = (outcomes[code] ?? 0) + 1;
-        if (code !== "UNAVAILABLE" && code !== "ABORTED") throw err;
+        if (stopping && code !== "UNAVAILABLE" && code !== "ABORTED") throw err;
         await sleep(100);
       } finally {
         slowest = Math.max(slowest, Date.now() - started);
