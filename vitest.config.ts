@@ -15,7 +15,9 @@ export default defineConfig({
           "default",
           [
             "json",
-            { outputFile: clusterPass ? jsonReport.replace(/\.json$/, "-cluster.json") : jsonReport },
+            {
+              outputFile: clusterPass ? jsonReport.replace(/\.json$/, "-cluster.json") : jsonReport,
+            },
           ],
         ]
       : ["default"],

@@ -221,6 +221,24 @@ export function createCustomerStore({
   reader = () => db,
   onChangesCommitted = () => {},
 }: StoreDeps): CustomerStore {
+  // GetCustomer, the commonest call, as a named prepared statement (one per pool): drizzle
+  // sends every other query unnamed, which postgres.js first describes and then runs (two
+  // round trips) and PostgreSQL plans for its values each time.
+  const prepared = new WeakMap<Database, ReturnType<typeof prepareGet>>();
+  const prepareGet = (on: Database) =>
+    on
+      .select(customerColumns)
+      .from(customers)
+      .where(eq(customers.id, sql.placeholder("id")))
+      .prepare("get_customer");
+  const preparedGet = (on: Database) => {
+    let query = prepared.get(on);
+    if (!query) {
+      query = prepareGet(on);
+      prepared.set(on, query);
+    }
+    return query;
+  };
   /** Turns a unique violation into ALREADY_EXISTS naming the customer that holds the value. */
   async function translateWriteError(
     err: unknown,
@@ -267,10 +285,7 @@ export function createCustomerStore({
 
   return {
     async get(id) {
-      const [row] = await reader()
-        .select(customerColumns)
-        .from(customers)
-        .where(eq(customers.id, id));
+      const [row] = await preparedGet(reader()).execute({ id });
       if (!row) throw notFound("customer", id);
       return toCustomer(row);
     },

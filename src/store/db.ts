@@ -105,16 +105,15 @@ export function clientOptions(
     // waited 20 s while the database was fine. Reconnect within a second instead.
     backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
     max_lifetime: 30 * 60,
+    // Plans: drizzle sends its queries as unnamed statements, which PostgreSQL plans for their
+    // values every time (a search for a rare term and a common one get their own plans). Only
+    // the hot paths prepared on purpose are named (customers.ts: get_customer), and may keep a
+    // generic plan: a primary-key lookup has one right plan.
     onnotice: () => {},
     connection: {
       application_name: "customer-inventory",
       statement_timeout: options.statementTimeoutMs,
       lock_timeout: options.statementTimeoutMs,
-      // postgres.js prepares every statement. After five runs PostgreSQL may switch a
-      // prepared statement to a generic plan, chosen without the values: for `search_text
-      // like $1` that is one plan for rare and common terms alike, and for a rare term under
-      // ORDER BY name it can walk the whole name index. Plans are cheap next to that.
-      plan_cache_mode: "force_custom_plan",
     },
   };
 }

@@ -157,6 +157,8 @@ describe.skipIf(!present)("the service on a three-node Patroni cluster", () => {
           ...process.env,
           TEST_DATABASE_URL: cluster.superuserUrl(leader).replace(/\/[^/]*$/, "/postgres"),
           VITEST_JSON_REPORT: report,
+          // This runs in the cluster pass; the child is an ordinary one.
+          VITEST_CLUSTER: "",
         },
       },
     ).catch((err: { stdout?: string }) => {

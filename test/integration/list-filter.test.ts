@@ -322,11 +322,29 @@ describe("walks under change", () => {
 });
 
 describe("plans", () => {
-  it("plans every statement for its values, never with a generic plan", async () => {
-    // A generic plan of `search_text like $1` is one plan for rare and common terms alike.
-    const [setting] = await server.database.db.execute<{ plan_cache_mode: string }>(
-      "show plan_cache_mode",
-    );
-    expect(setting?.plan_cache_mode).toBe("force_custom_plan");
+  it("plans searches and filters for their values; only GetCustomer keeps a prepared statement", async () => {
+    // A generic plan of `search_text like $1` would be one plan for rare and common terms
+    // alike: list statements must go unnamed (planned with their values every time). The
+    // pool has one connection, so pg_prepared_statements shows all that it prepared.
+    const single = await startTestServer({ poolSize: 1 });
+    try {
+      const api = single.clients("grpc");
+      const { customer } = await api.inventory.createCustomer({ customer: { name: "Acme Plans" } });
+      for (let i = 0; i < 8; i++) {
+        await api.inventory.listCustomers({ search: i % 2 ? "acme" : "zzzz", pageSize: 5 });
+        await api.inventory.listCustomers({ filter: 'name:"plan"', orderBy: "name desc" });
+        await api.inventory.getCustomer({ id: customer?.id ?? "" });
+      }
+      const statements = await single.database.db.execute<{ statement: string }>(
+        "select statement from pg_prepared_statements",
+      );
+      const texts = statements.map((s) => s.statement);
+      expect(texts.some((t) => t.includes("search_text"))).toBe(false);
+      expect(
+        texts.filter((t) => /from "customers" where "customers"."id" = \$1/.test(t)),
+      ).toHaveLength(1);
+    } finally {
+      await single.close();
+    }
   });
 });
