@@ -12,13 +12,14 @@
  *   npm run bench:feed   (BASELINE=45d8267 DURATION=10 REPS=3 WATCHERS="1 100 1000" RATE=100
  *                         PARTS="recording delivery")
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import postgres from "postgres";
 import { startEmbeddedPostgres } from "../src/store/embedded-postgres.js";
 import { median, runOnCpu1 } from "./h2load.js";
+import { type Server, startServiceOnCpu0 } from "./servers.js";
 
 const BASELINE = process.env.BASELINE ?? "45d8267";
 const DURATION = Number(process.env.DURATION ?? 10);
@@ -27,30 +28,6 @@ const WATCHERS = (process.env.WATCHERS ?? "1 100 1000").split(" ").map(Number);
 const RATE = Number(process.env.RATE ?? 100);
 const PARTS = (process.env.PARTS ?? "recording delivery").split(" ");
 const root = path.resolve(import.meta.dirname, "..");
-
-interface Server {
-  name: string;
-  child: ChildProcess;
-  port: number;
-}
-
-/** Starts `main` (a compiled dist/src/main.js) on CPU 0; resolves once its database is ready. */
-async function startServer(name: string, main: string, url: string, scratch: string) {
-  const log = path.join(scratch, `${name}.log`);
-  const child = spawn("taskset", ["-c", "0", process.execPath, main], {
-    cwd: path.dirname(path.dirname(path.dirname(main))),
-    env: { ...process.env, DATABASE_URL: url, PORT: "0", LOG_LEVEL: "info" },
-    stdio: ["ignore", openSync(log, "w"), "inherit"],
-  });
-  for (let waited = 0; waited < 60_000; waited += 100) {
-    const text = readFileSync(log, "utf8");
-    const port = /"port":(\d+)/.exec(text)?.[1];
-    if (port && text.includes("database ready")) return { name, child, port: Number(port) };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill("SIGKILL");
-  throw new Error(`${name} did not start: ${readFileSync(log, "utf8").slice(-2000)}`);
-}
 
 /** CPU time (user + system) the process has used, in milliseconds. */
 function cpuMs(pid: number): number {
@@ -121,17 +98,17 @@ async function main() {
       u.pathname = `/${db}`;
       return u.toString();
     };
-    const withFeed = await startServer(
+    const withFeed = await startServiceOnCpu0(
       "with-feed",
       path.join(root, "dist/src/main.js"),
-      urlOf("with_feed"),
+      { DATABASE_URL: urlOf("with_feed") },
       scratch,
     );
     servers.push(withFeed);
-    const baseline = await startServer(
+    const baseline = await startServiceOnCpu0(
       "baseline",
       path.join(worktree, "dist/src/main.js"),
-      urlOf("baseline"),
+      { DATABASE_URL: urlOf("baseline") },
       scratch,
     );
     servers.push(baseline);

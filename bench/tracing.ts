@@ -8,16 +8,8 @@
  *
  *   npm run bench:tracing   (BASELINE=<commit> DURATION=10 REPS=2)
  */
-import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import {
-  chmodSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -30,39 +22,12 @@ import { startEmbeddedPostgres } from "../src/store/embedded-postgres.js";
 import { migrateDatabase } from "../src/store/migrate.js";
 import { loadCustomers } from "../test/support/synthetic-customers.js";
 import { grpcFrame, median, requireH2load, runOnCpu1 } from "./h2load.js";
+import { type Server, startServiceOnCpu0 } from "./servers.js";
 
 const BASELINE = process.env.BASELINE ?? "HEAD~1";
 const DURATION = Number(process.env.DURATION ?? 10);
 const REPS = Number(process.env.REPS ?? 2);
 const root = path.resolve(import.meta.dirname, "..");
-
-interface Server {
-  name: string;
-  child: ChildProcess;
-  port: number;
-}
-
-async function startServer(
-  name: string,
-  main: string,
-  env: Record<string, string>,
-  scratch: string,
-): Promise<Server> {
-  const log = path.join(scratch, `${name}.log`);
-  const child = spawn("taskset", ["-c", "0", process.execPath, main], {
-    cwd: path.dirname(path.dirname(path.dirname(main))),
-    env: { ...process.env, PORT: "0", LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", openSync(log, "w"), "inherit"],
-  });
-  for (let waited = 0; waited < 60_000; waited += 100) {
-    const text = readFileSync(log, "utf8");
-    const port = /"port":(\d+)/.exec(text)?.[1];
-    if (port && text.includes("database ready")) return { name, child, port: Number(port) };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill("SIGKILL");
-  throw new Error(`${name} did not start: ${readFileSync(log, "utf8").slice(-2000)}`);
-}
 
 async function getCustomer(server: Server, body: string) {
   const { stdout } = await promisify(execFile)(
@@ -152,9 +117,9 @@ async function main() {
     const { port } = collector.address() as AddressInfo;
     const env = { DATABASE_URL: pg.url };
     servers.push(
-      await startServer("baseline", path.join(worktree, "dist/src/main.js"), env, scratch),
-      await startServer("no exporter", path.join(root, "dist/src/main.js"), env, scratch),
-      await startServer(
+      await startServiceOnCpu0("baseline", path.join(worktree, "dist/src/main.js"), env, scratch),
+      await startServiceOnCpu0("no exporter", path.join(root, "dist/src/main.js"), env, scratch),
+      await startServiceOnCpu0(
         "exporting",
         path.join(root, "dist/src/main.js"),
         { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` },
