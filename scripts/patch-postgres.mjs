@@ -1,5 +1,5 @@
-// Mends four defects of postgres.js 3.4.9 that its maintainers have fixes proposed for but
-// not released. Run by `npm install` (postinstall); idempotent (each patch leaves a mark);
+// Mends six defects of postgres.js 3.4.9 (for some, fixes are proposed upstream but not
+// released). Run by `npm install` (postinstall); idempotent (each patch leaves a mark);
 // refuses to guess if the code changed.
 //
 // 1. Write scheduler (porsager/postgres#1154, #1208; fixes proposed in #1168, #1209): when a
