@@ -5,7 +5,6 @@ import { purgeExpiredChanges } from "./feed/retention.js";
 import { createStaticSite, readSiteFiles } from "./http/static-site.js";
 import { loadAuthenticator } from "./interceptors/auth.js";
 import { createLogger, stdoutDestination } from "./observability/log.js";
-import { createTracing } from "./observability/tracing.js";
 import { createChangeStore } from "./store/changes.js";
 import { createDatabase } from "./store/db.js";
 import { EmbeddedPostgresError, startEmbeddedPostgres } from "./store/embedded-postgres.js";
@@ -38,10 +37,15 @@ async function main(): Promise<void> {
         onLog: (message) => logger.debug({ component: "postgres" }, message.trim()),
       });
   const databaseUrl = config.databaseUrl ?? (embedded?.url as string);
+  // Loaded only when used: the OpenTelemetry SDK is megabytes of modules a service without a
+  // collector would carry for nothing.
   const tracing =
     config.otelEndpoint === undefined
       ? undefined
-      : createTracing({ endpoint: config.otelEndpoint, serviceName: config.otelServiceName });
+      : (await import("./observability/tracing.js")).createTracing({
+          endpoint: config.otelEndpoint,
+          serviceName: config.otelServiceName,
+        });
 
   const database = createDatabase({
     url: databaseUrl,

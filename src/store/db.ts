@@ -148,9 +148,15 @@ function instrumentedClient(
     /** The primary's watch: refuse work while it is unreachable, and hear of lost connections. */
     watch?: PrimaryWatch;
     tracing?: Pick<Tracing, "startQuery" | "fail">;
+    /**
+     * The URL asks for the primary (target_session_attrs): a write that meets a read-only
+     * connection is tried again. Without it a retry would reach the same server.
+     */
+    retryReadOnly?: boolean;
   },
 ) {
   const { signals, watch, tracing } = options;
+  const retried = options.retryReadOnly ? retriedOnReadOnly : (make: () => Query): Query => make();
   /** A span for `work` (a statement, or a transaction when `text` is undefined). */
   const traced = <T extends PromiseLike<unknown>>(text: string | undefined, work: T): T => {
     if (!tracing) return work;
@@ -229,7 +235,7 @@ function instrumentedClient(
             return count(
               traced(
                 args[0],
-                retriedOnReadOnly(() => cancellable(object.unsafe(...args))),
+                retried(() => cancellable(object.unsafe(...args))),
               ),
             );
           };
@@ -243,7 +249,11 @@ function instrumentedClient(
             return count(
               traced(
                 undefined,
-                attempt().catch((err) => (isReadOnlyError(err) ? attempt() : Promise.reject(err))),
+                options.retryReadOnly
+                  ? attempt().catch((err) =>
+                      isReadOnlyError(err) ? attempt() : Promise.reject(err),
+                    )
+                  : attempt(),
               ),
             );
           };
@@ -327,6 +337,7 @@ export function createDatabase(options: DatabaseOptions): DatabaseHandle {
     signals,
     watch,
     tracing: options.tracing,
+    retryReadOnly: /[?&]target_session_attrs=(primary|read-write)(&|$)/.test(options.url),
   });
   const backgroundClient = postgres(options.url, { ...clientOptions(options), max: 1 });
   const db = drizzle(client, { schema });
