@@ -5,7 +5,7 @@ import postgres from "postgres";
 import { DomainError } from "../errors.js";
 import type { Tracing } from "../observability/tracing.js";
 import { classifyDriverError, driverErrorOf } from "./driver-errors.js";
-import { createPrimaryWatch, noPrimary, type PrimaryWatch } from "./primary-watch.js";
+import { createPrimaryWatch, type PrimaryWatch } from "./primary-watch.js";
 import { createReadRouting, type ReadRouting, type ReplicaNode } from "./read-replicas.js";
 import * as schema from "./schema.js";
 
@@ -175,7 +175,7 @@ function instrumentedClient(
     pending -= 1;
   };
   const admit = () => {
-    if (watch && !watch.reachable()) throw noPrimary();
+    if (watch && !watch.reachable()) throw watch.unreachableError();
     if (pending >= options.poolSize + options.maxWaiting) {
       throw new DomainError(
         "unavailable",

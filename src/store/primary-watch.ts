@@ -28,6 +28,8 @@ import { parseLsn } from "./wal-position.js";
 export interface PrimaryWatch {
   /** Whether the last probe reached a primary (true until a probe says otherwise). */
   reachable(): boolean;
+  /** Why it is not: no primary answered, or the primary cannot commit. */
+  unreachableError(): DomainError;
   /** Aborts, with an UNAVAILABLE DomainError, when the primary is found unreachable. */
   outageSignal(): AbortSignal;
   /** Probes now, or joins the probe in flight; rejects if no primary answered in time. */
@@ -54,7 +56,7 @@ export interface PrimaryWatchOptions {
   onChange?: (reachable: boolean) => void;
 }
 
-export const noPrimary = () =>
+const noPrimary = () =>
   new DomainError("unavailable", "DATABASE_UNAVAILABLE", "no primary database is reachable");
 
 const cannotCommit = () =>
@@ -78,6 +80,7 @@ export function createPrimaryWatch(options: PrimaryWatchOptions): PrimaryWatch {
   const keep = options.keepSamples ?? 64;
   const samples: { at: number; lsn: bigint }[] = [];
   let up = true;
+  let why = noPrimary();
   // Every call in flight listens to the outage signal: no listener limit.
   const newOutage = () => {
     const controller = new AbortController();
@@ -93,11 +96,12 @@ export function createPrimaryWatch(options: PrimaryWatchOptions): PrimaryWatch {
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
 
-  const setReachable = (now: boolean) => {
+  const setReachable = (now: boolean, err?: unknown) => {
+    if (!now) why = err instanceof DomainError ? err : noPrimary();
     if (now === up) return;
     up = now;
     if (!now) {
-      outage.abort(noPrimary());
+      outage.abort(why);
       outage = newOutage();
     }
     options.onChange?.(now);
@@ -135,7 +139,7 @@ export function createPrimaryWatch(options: PrimaryWatchOptions): PrimaryWatch {
       if (samples.length > keep) samples.shift();
       setReachable(true);
     } catch (err) {
-      setReachable(false);
+      setReachable(false, err);
       throw err;
     } finally {
       clearTimeout(timeout);
@@ -163,6 +167,7 @@ export function createPrimaryWatch(options: PrimaryWatchOptions): PrimaryWatch {
 
   return {
     reachable: () => up,
+    unreachableError: () => why,
     outageSignal: () => outage.signal,
     probe,
     suspect: () => {
