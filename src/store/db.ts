@@ -1,15 +1,16 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { sql } from "drizzle-orm";
-import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
+import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { DomainError } from "../errors.js";
 import type { Tracing } from "../observability/tracing.js";
+import type { Database } from "./database-type.js";
 import { classifyDriverError, driverErrorOf } from "./driver-errors.js";
 import { createPrimaryWatch, type PrimaryWatch } from "./primary-watch.js";
 import { createReadRouting, type ReadRouting, type ReplicaNode } from "./read-replicas.js";
 import * as schema from "./schema.js";
 
-export type Database = PostgresJsDatabase<typeof schema>;
+export type { Database };
 export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 /** Anything queries can run on: the pool or an open transaction. */
 export type Executor = Database | Transaction;

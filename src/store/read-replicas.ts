@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { sql } from "drizzle-orm";
 import type postgres from "postgres";
-import type { Database } from "./db.js";
+import type { Database } from "./database-type.js";
 import type { PrimaryWatch } from "./primary-watch.js";
 import { parseLsn } from "./wal-position.js";
 
