@@ -304,14 +304,20 @@ export function createChangeStore({
     },
 
     async readFeed(after, limit) {
-      // The one-row state table carries the bound, so that it is computed once.
+      // The one-row state table carries the bound, so that it is computed once; the newest
+      // change below it is read off that one value.
+      const once = background
+        .select({ safe: sql<string>`${safeBound}`.as("safe") })
+        .from(changeFeedState)
+        .as("once");
       const bound = background
         .select({
-          safe: sql<string>`${safeBound}`.as("safe"),
+          safe: once.safe,
           newest: sql<string | null>`(select max(sequence) from ${customerChanges})`.as("newest"),
-          newestFinal: sql<string | null>`${newestFinal}`.as("newest_final"),
+          newestFinal: sql<string | null>`(select max(c.sequence) from ${customerChanges} c
+            where c.sequence < ${once.safe})`.as("newest_final"),
         })
-        .from(changeFeedState)
+        .from(once)
         .as("bound");
       const rows = await background
         .select({
