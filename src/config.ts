@@ -1,4 +1,5 @@
 import type { LogLevel } from "./observability/log.js";
+import { hostUrls, sessionAttrsOf } from "./store/postgres-url.js";
 
 export interface Config {
   /** Address to listen on. Default 127.0.0.1. */
@@ -301,14 +302,13 @@ function postgresUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
  */
 function primaryUrl(url: string | undefined): string | undefined {
   if (!url) return url;
-  const attrs = /[?&]target_session_attrs=([^&]*)/.exec(url)?.[1];
+  const attrs = sessionAttrsOf(url);
   if (attrs !== undefined && attrs !== "primary") {
     throw new ConfigError(
       `DATABASE_URL: target_session_attrs=${attrs} does not find the primary reliably with this driver; use target_session_attrs=primary`,
     );
   }
-  const hosts = /^[^/]*\/\/(?:[^@/]*@)?([^/?]*)/.exec(url)?.[1] ?? "";
-  if (attrs === undefined && hosts.includes(",")) {
+  if (attrs === undefined && hostUrls(url).length > 1) {
     return `${url}${url.includes("?") ? "&" : "?"}target_session_attrs=primary`;
   }
   return url;

@@ -6,6 +6,7 @@ import { DomainError } from "../errors.js";
 import type { Tracing } from "../observability/tracing.js";
 import type { Database } from "./database-type.js";
 import { classifyDriverError, driverErrorOf } from "./driver-errors.js";
+import { hostUrls, sessionAttrsOf } from "./postgres-url.js";
 import { createPrimaryWatch, type PrimaryWatch } from "./primary-watch.js";
 import { createReadRouting, type ReadRouting, type ReplicaNode } from "./read-replicas.js";
 import * as schema from "./schema.js";
@@ -314,14 +315,6 @@ function retriedOnReadOnly(make: () => Query): Query {
   return query;
 }
 
-/** Each host of a URL that may list several ("postgres://u:p@h1:5432,h2:5432/db"), on its own. */
-export function hostUrls(url: string): string[] {
-  const match = /^(postgres(?:ql)?:\/\/(?:[^@/]*@)?)([^/?]*)(.*)$/.exec(url);
-  if (!match) throw new Error("not a postgres:// URL");
-  const [, head, hosts, tail] = match as unknown as [string, string, string, string];
-  return hosts.split(",").map((host) => `${head}${host}${tail}`);
-}
-
 export function createDatabase(options: DatabaseOptions): DatabaseHandle {
   const signals = new AsyncLocalStorage<AbortSignal>();
   const readUrls = options.readUrl ? hostUrls(options.readUrl) : [];
@@ -338,7 +331,7 @@ export function createDatabase(options: DatabaseOptions): DatabaseHandle {
     signals,
     watch,
     tracing: options.tracing,
-    retryReadOnly: /[?&]target_session_attrs=(primary|read-write)(&|$)/.test(options.url),
+    retryReadOnly: ["primary", "read-write"].includes(sessionAttrsOf(options.url) ?? ""),
   });
   const backgroundClient = postgres(options.url, { ...clientOptions(options), max: 1 });
   const db = drizzle(client, { schema });
