@@ -12,14 +12,13 @@
  *   npm run bench:feed   (BASELINE=45d8267 DURATION=10 REPS=3 WATCHERS="1 100 1000" RATE=100
  *                         PARTS="recording delivery")
  */
-import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import postgres from "postgres";
 import { startEmbeddedPostgres } from "../src/store/embedded-postgres.js";
 import { median, runOnCpu1 } from "./h2load.js";
-import { type Server, startServiceOnCpu0 } from "./servers.js";
+import { buildHereAndAt, removeWorktree, type Server, startServiceOnCpu0 } from "./servers.js";
 
 const BASELINE = process.env.BASELINE ?? "45d8267";
 const DURATION = Number(process.env.DURATION ?? 10);
@@ -79,16 +78,7 @@ async function main() {
   });
   try {
     console.log(`building the service here and at ${BASELINE} (the service before the feed)…`);
-    execFileSync("npm", ["run", "build:server"], { cwd: root, stdio: "ignore" });
-    execFileSync("git", ["worktree", "add", "--detach", worktree, BASELINE], {
-      cwd: root,
-      stdio: "ignore",
-    });
-    symlinkSync(path.join(root, "node_modules"), path.join(worktree, "node_modules"));
-    execFileSync(path.join(root, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json"], {
-      cwd: worktree,
-      stdio: "inherit",
-    });
+    const built = buildHereAndAt(root, BASELINE, worktree);
 
     const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
     for (const db of ["with_feed", "baseline"]) await admin.unsafe(`create database ${db}`);
@@ -107,7 +97,7 @@ async function main() {
     servers.push(withFeed);
     const baseline = await startServiceOnCpu0(
       "baseline",
-      path.join(worktree, "dist/src/main.js"),
+      built.main,
       { DATABASE_URL: urlOf("baseline") },
       scratch,
     );
@@ -119,12 +109,7 @@ async function main() {
     for (const s of servers) s.child.kill("SIGTERM");
     await new Promise((r) => setTimeout(r, 1_000));
     await pg.stop();
-    try {
-      execFileSync("git", ["worktree", "remove", "--force", worktree], {
-        cwd: root,
-        stdio: "ignore",
-      });
-    } catch {}
+    removeWorktree(root, worktree);
     rmSync(scratch, { recursive: true, force: true });
   }
 }

@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { openSync, readFileSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { openSync, readFileSync, symlinkSync } from "node:fs";
 import path from "node:path";
 
 /** A service process a benchmark started. */
@@ -33,4 +33,32 @@ export async function startServiceOnCpu0(
   }
   child.kill("SIGKILL");
   throw new Error(`${name} did not start: ${readFileSync(log, "utf8").slice(-2000)}`);
+}
+
+/**
+ * Compiles the service as it is here (into dist/) and at `revision`, in a git worktree at
+ * `worktree` that shares this checkout's node_modules; `remove` takes the worktree away.
+ */
+export function buildHereAndAt(root: string, revision: string, worktree: string) {
+  execFileSync("npm", ["run", "build:server"], { cwd: root, stdio: "ignore" });
+  execFileSync("git", ["worktree", "add", "--detach", worktree, revision], {
+    cwd: root,
+    stdio: "ignore",
+  });
+  symlinkSync(path.join(root, "node_modules"), path.join(worktree, "node_modules"));
+  execFileSync(path.join(root, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json"], {
+    cwd: worktree,
+    stdio: "inherit",
+  });
+  return { main: path.join(worktree, "dist/src/main.js") };
+}
+
+/** Takes away a worktree of buildHereAndAt, if it is there. */
+export function removeWorktree(root: string, worktree: string) {
+  try {
+    execFileSync("git", ["worktree", "remove", "--force", worktree], {
+      cwd: root,
+      stdio: "ignore",
+    });
+  } catch {}
 }

@@ -8,8 +8,8 @@
  *
  *   npm run bench:tracing   (BASELINE=<commit> DURATION=10 REPS=2)
  */
-import { execFile, execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -22,7 +22,7 @@ import { startEmbeddedPostgres } from "../src/store/embedded-postgres.js";
 import { migrateDatabase } from "../src/store/migrate.js";
 import { loadCustomers } from "../test/support/synthetic-customers.js";
 import { grpcFrame, median, requireH2load, runOnCpu1 } from "./h2load.js";
-import { type Server, startServiceOnCpu0 } from "./servers.js";
+import { buildHereAndAt, removeWorktree, type Server, startServiceOnCpu0 } from "./servers.js";
 
 const BASELINE = process.env.BASELINE ?? "HEAD~1";
 const DURATION = Number(process.env.DURATION ?? 10);
@@ -92,16 +92,7 @@ async function main() {
   });
   try {
     console.log(`building the service here and at ${BASELINE} (before tracing)…`);
-    execFileSync("npm", ["run", "build:server"], { cwd: root, stdio: "ignore" });
-    execFileSync("git", ["worktree", "add", "--detach", worktree, BASELINE], {
-      cwd: root,
-      stdio: "ignore",
-    });
-    symlinkSync(path.join(root, "node_modules"), path.join(worktree, "node_modules"));
-    execFileSync(path.join(root, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json"], {
-      cwd: worktree,
-      stdio: "inherit",
-    });
+    const built = buildHereAndAt(root, BASELINE, worktree);
     await migrateDatabase(pg.url, { migrationsFolder: path.join(root, "drizzle") });
     const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
     await loadCustomers(sql, 100_000);
@@ -117,7 +108,7 @@ async function main() {
     const { port } = collector.address() as AddressInfo;
     const env = { DATABASE_URL: pg.url };
     servers.push(
-      await startServiceOnCpu0("baseline", path.join(worktree, "dist/src/main.js"), env, scratch),
+      await startServiceOnCpu0("baseline", built.main, env, scratch),
       await startServiceOnCpu0("no exporter", path.join(root, "dist/src/main.js"), env, scratch),
       await startServiceOnCpu0(
         "exporting",
@@ -154,12 +145,7 @@ async function main() {
     await new Promise((r) => setTimeout(r, 1_000));
     await pg.stop();
     collector.close();
-    try {
-      execFileSync("git", ["worktree", "remove", "--force", worktree], {
-        cwd: root,
-        stdio: "ignore",
-      });
-    } catch {}
+    removeWorktree(root, worktree);
     rmSync(scratch, { recursive: true, force: true });
   }
 }
